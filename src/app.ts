@@ -1,0 +1,540 @@
+import FindMyWay, { type HTTPMethod } from "find-my-way";
+import { coerce } from "./coerce.ts";
+import { fetchApp } from "./engine/fetch/fetch.ts";
+import type { FetchInfo } from "./engine/fetch/request.ts";
+import type { RunningServer, ServeOptions } from "./engine/node/serve.ts";
+import { disposeSource, runTeardowns } from "./engine/pump.ts";
+import { HTTPError, problemBody } from "./errors.ts";
+import type { SluiceRequest } from "./request.ts";
+import { BufferedResponse, type SluiceResponse } from "./responses/base.ts";
+import { EmptyResponse } from "./responses/buffered.ts";
+import type { StreamSource } from "./responses/stream.ts";
+import type { ErrorStatus } from "./status.ts";
+
+/** What a handler may return (see `coerce`). */
+export type HandlerResult =
+  | SluiceResponse
+  | globalThis.Response
+  | string
+  | Uint8Array
+  | Record<string, unknown>
+  | readonly unknown[]
+  | undefined
+  | void;
+
+/** The names of a route's path parameters, from its path: `/a/:id/b/:slug` → "id" | "slug". */
+type ParamNames<Path extends string> = Path extends `${string}:${infer Rest}`
+  ? Rest extends `${infer Name}/${infer Tail}`
+    ? CleanName<Name> | ParamNames<`/${Tail}`>
+    : CleanName<Rest>
+  : never;
+type CleanName<N extends string> = N extends `${infer Base}(${string}` ? Base : N;
+
+/**
+ * The params object a route's path gives its handler: each `:name` a string, and `*` for a trailing
+ * wildcard.
+ *
+ * @example
+ * type P = PathParams<"/users/:id/files/*">; // { id: string; "*": string }
+ */
+export type PathParams<Path extends string> = {
+  [K in ParamNames<Path>]: string;
+} & (Path extends `${string}*` ? { "*": string } : unknown);
+
+/**
+ * A route handler: gets the request, returns a value (see `HandlerResult`), maybe asynchronously.
+ *
+ * @example
+ * const hello: Handler<"/hello/:name"> = (req) => `hello, ${req.params.name}`;
+ */
+export type Handler<Path extends string = string> = (
+  req: SluiceRequest<PathParams<Path>>,
+) => HandlerResult | Promise<HandlerResult>;
+
+/**
+ * Middleware wraps what comes after it: it may act before, call `next()` to run the rest and get
+ * its response, change that response, or return a value of its own without calling `next()`.
+ *
+ * @example
+ * const timing: Middleware = async (req, next) => {
+ *   const t = performance.now();
+ *   const res = await next();
+ *   return res.setHeader("server-timing", `app;dur=${(performance.now() - t).toFixed(1)}`);
+ * };
+ */
+export type Middleware = (
+  req: SluiceRequest<any>,
+  next: () => Promise<SluiceResponse>,
+) => HandlerResult | Promise<HandlerResult>;
+
+/**
+ * Options of one route. Schemas for validation and OpenAPI are declared here too (see the typed
+ * routes section of the README).
+ */
+export interface RouteOptions {
+  /** Largest request body the readers accept, in bytes (default 1 MiB). */
+  bodyLimit?: number;
+  /** Middleware for this route only, run inside the app's. */
+  use?: Middleware | Middleware[];
+  /** A short summary, for the API document. */
+  summary?: string;
+  /** A longer description, for the API document. */
+  description?: string;
+  /** Tags, for the API document. */
+  tags?: string[];
+}
+
+/** What the error hook is told about where an error happened. */
+export interface ErrorContext {
+  /** The request being answered, when there is one. */
+  request?: SluiceRequest<any>;
+  /** handler (before the first byte), stream (after it), background, teardown, or server. */
+  phase: "handler" | "stream" | "background" | "teardown" | "server";
+}
+
+/** The app's error hook. */
+export type ErrorHook = (error: unknown, context: ErrorContext) => void;
+
+/**
+ * Something mounted under a prefix: another app, or a static directory. It answers requests whose
+ * path is below the prefix (the request's `path` is relative to it).
+ */
+export interface Mountable {
+  /** @internal */
+  dispatch(req: SluiceRequest<any>): Promise<SluiceResponse>;
+}
+
+/** Counters of the app's streams, kept by the engines (see `/__stats` in the contract app). */
+export interface StreamStats {
+  streams: { started: number; completed: number; aborted: number; errored: number; active: number };
+  teardowns: number;
+}
+
+interface Route {
+  handler: Handler<any>;
+  options: RouteOptions;
+  run: (req: SluiceRequest<any>) => Promise<SluiceResponse>;
+}
+
+interface Store {
+  route?: Route;
+  mount?: Mountable;
+  prefix?: string;
+}
+
+const METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"] as const;
+/** Methods a route can be declared for. */
+export type Method = (typeof METHODS)[number] | (string & {});
+
+/**
+ * An application problem+json response (RFC 9457): the body every error renders as. Build one to
+ * answer an error without throwing.
+ *
+ * @example
+ * return new ProblemResponse(409, "the name is taken", { name: "dune" });
+ */
+export class ProblemResponse extends BufferedResponse {
+  constructor(
+    status: ErrorStatus,
+    detail?: string,
+    extensions?: Record<string, unknown>,
+    headers?: Record<string, string>,
+  ) {
+    super(JSON.stringify(problemBody(status, detail, extensions)), {
+      status,
+      headers,
+      mediaType: "application/problem+json",
+    });
+  }
+}
+
+/**
+ * A Sluice application: routes, middleware, mounts and an error hook. Serve it with `serve(app)`
+ * (Node) or hand `app.fetch` to any runtime with web Request and Response.
+ *
+ * @example
+ * const app = new App();
+ * app.get("/hello/:name", (req) => ({ hello: req.params.name }));
+ * app.listen({ port: 3000 });
+ */
+export class App implements Mountable {
+  readonly #router = FindMyWay<FindMyWay.HTTPVersion.V1>({
+    ignoreTrailingSlash: false,
+    maxParamLength: 1000,
+  });
+  readonly #middleware: Middleware[] = [];
+  readonly #scoped: { segments: string[]; mw: Middleware }[] = [];
+  readonly #methods = new Set<string>();
+  #onError: ErrorHook = defaultErrorHook;
+  /** Stream counters, shared by every engine serving this app. */
+  readonly stats: StreamStats = {
+    streams: { started: 0, completed: 0, aborted: 0, errored: 0, active: 0 },
+    teardowns: 0,
+  };
+
+  /**
+   * Adds a route for a method (any token: GET, POST, PROPFIND, ...).
+   *
+   * @example
+   * app.route("PURGE", "/cache/:key", (req) => cache.delete(req.params.key));
+   */
+  route<Path extends string>(method: Method, path: Path, handler: Handler<Path>): this;
+  route<Path extends string>(
+    method: Method,
+    path: Path,
+    options: RouteOptions,
+    handler: Handler<Path>,
+  ): this;
+  route(method: Method, path: string, a: RouteOptions | Handler<any>, b?: Handler<any>): this {
+    const handler = (typeof a === "function" ? a : b) as Handler<any>;
+    const options = typeof a === "function" ? {} : a;
+    if (typeof handler !== "function")
+      throw new TypeError(`route ${method} ${path} has no handler`);
+    const m = method.toUpperCase();
+    this.#methods.add(m);
+    const route: Route = { handler, options, run: compileRoute(this, handler, options) };
+    this.#router.on(m as HTTPMethod, path, noop, { route } satisfies Store);
+    return this;
+  }
+
+  /**
+   * Adds a GET route; HEAD is answered for it too (headers only, the handler's body never sent and a
+   * stream never pulled).
+   *
+   * @example
+   * app.get("/movies/:id", (req) => movies.get(req.params.id));
+   */
+  get<Path extends string>(path: Path, handler: Handler<Path>): this;
+  get<Path extends string>(path: Path, options: RouteOptions, handler: Handler<Path>): this;
+  get(path: string, a: any, b?: any): this {
+    return this.route("GET", path, a, b);
+  }
+
+  /**
+   * Adds a POST route.
+   *
+   * @example
+   * app.post("/items", async (req) => ({ created: await req.json() }));
+   */
+  post<Path extends string>(path: Path, handler: Handler<Path>): this;
+  post<Path extends string>(path: Path, options: RouteOptions, handler: Handler<Path>): this;
+  post(path: string, a: any, b?: any): this {
+    return this.route("POST", path, a, b);
+  }
+
+  /**
+   * Adds a PUT route.
+   *
+   * @example
+   * app.put("/items/:id", async (req) => save(req.params.id, await req.json()));
+   */
+  put<Path extends string>(path: Path, handler: Handler<Path>): this;
+  put<Path extends string>(path: Path, options: RouteOptions, handler: Handler<Path>): this;
+  put(path: string, a: any, b?: any): this {
+    return this.route("PUT", path, a, b);
+  }
+
+  /**
+   * Adds a PATCH route.
+   *
+   * @example
+   * app.patch("/items/:id", async (req) => update(req.params.id, await req.json()));
+   */
+  patch<Path extends string>(path: Path, handler: Handler<Path>): this;
+  patch<Path extends string>(path: Path, options: RouteOptions, handler: Handler<Path>): this;
+  patch(path: string, a: any, b?: any): this {
+    return this.route("PATCH", path, a, b);
+  }
+
+  /**
+   * Adds a DELETE route.
+   *
+   * @example
+   * app.delete("/items/:id", (req) => { remove(req.params.id); });
+   */
+  delete<Path extends string>(path: Path, handler: Handler<Path>): this;
+  delete<Path extends string>(path: Path, options: RouteOptions, handler: Handler<Path>): this;
+  delete(path: string, a: any, b?: any): this {
+    return this.route("DELETE", path, a, b);
+  }
+
+  /**
+   * Adds an OPTIONS route (without one, OPTIONS is answered with 204 and `Allow`).
+   *
+   * @example
+   * app.options("/upload", () => new EmptyResponse({ headers: { "accept-post": "image/png" } }));
+   */
+  options<Path extends string>(path: Path, handler: Handler<Path>): this;
+  options<Path extends string>(path: Path, options: RouteOptions, handler: Handler<Path>): this;
+  options(path: string, a: any, b?: any): this {
+    return this.route("OPTIONS", path, a, b);
+  }
+
+  /**
+   * Adds a route for every common method (GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS).
+   *
+   * @example
+   * app.all("/anything", (req) => ({ method: req.method }));
+   */
+  all<Path extends string>(path: Path, handler: Handler<Path>): this;
+  all<Path extends string>(path: Path, options: RouteOptions, handler: Handler<Path>): this;
+  all(path: string, a: any, b?: any): this {
+    for (const m of METHODS) this.route(m, path, a, b);
+    return this;
+  }
+
+  /**
+   * Adds middleware for the whole app (around routing, so it sees 404s and 405s too), or for the
+   * paths below a prefix. A prefix is matched on decoded path segments, the same way the static
+   * file server reads a path, so no encoding trick (`%2F`, `//`, `%70rivate`) slips past a guard.
+   *
+   * @example
+   * app.use(async (req, next) => (await next()).setHeader("x-frame-options", "DENY"));
+   * app.use("/admin", (req, next) => req.header("authorization") ? next() : new ProblemResponse(401));
+   */
+  use(mw: Middleware): this;
+  use(prefix: string, mw: Middleware): this;
+  use(a: string | Middleware, b?: Middleware): this {
+    if (typeof a === "function") this.#middleware.push(a);
+    else if (b) this.#scoped.push({ segments: splitSegments(a) ?? [], mw: b });
+    this.#chain = undefined;
+    return this;
+  }
+
+  /**
+   * Mounts another app (or anything mountable, such as a static directory) under a prefix. Inside
+   * it, `req.path` is relative to the prefix.
+   *
+   * @example
+   * const api = new App();
+   * api.get("/status", () => ({ ok: true }));
+   * app.mount("/api", api); // GET /api/status
+   */
+  mount(prefix: string, target: Mountable): this {
+    const p = prefix.replace(/\/+$/, "");
+    if (!p.startsWith("/")) throw new TypeError(`mount prefix must start with "/": ${prefix}`);
+    const store: Store = { mount: target, prefix: p };
+    this.#router.all(p, noop, store);
+    this.#router.all(`${p}/*`, noop, store);
+    for (const m of METHODS) this.#methods.add(m);
+    return this;
+  }
+
+  /**
+   * Sets the error hook. It hears every unexpected error (a 5xx before the first byte, a stream that
+   * fails midway, a failed background task or teardown); the client only ever gets a problem+json
+   * without internals. The default writes to stderr.
+   *
+   * @example
+   * app.onError((err, { phase, request }) => logger.error({ err, phase, path: request?.path }));
+   */
+  onError(hook: ErrorHook): this {
+    this.#onError = hook;
+    return this;
+  }
+
+  /**
+   * Reports an error to the error hook. Engines call it; a hook that throws is itself caught.
+   * @internal
+   */
+  report(error: unknown, context: ErrorContext): void {
+    try {
+      this.#onError(error, context);
+    } catch (hookError) {
+      defaultErrorHook(hookError, { phase: "server" });
+    }
+  }
+
+  #chain: ((req: SluiceRequest<any>) => Promise<SluiceResponse>) | undefined;
+
+  /**
+   * Answers a web Request with a web Response, so the app runs on Bun, Deno and Workers, and a test
+   * can call it directly. Bound: pass `app.fetch` around as it is.
+   *
+   * @example
+   * export default { fetch: app.fetch };
+   * const res = await app.fetch(new Request("http://localhost/json"));
+   */
+  readonly fetch = (request: Request, info?: FetchInfo): Promise<Response> =>
+    fetchApp(this, request, info);
+
+  /**
+   * Serves the app on node:http (see `serve`).
+   *
+   * @example
+   * const server = await app.listen({ port: 3000 });
+   */
+  async listen(options?: ServeOptions): Promise<RunningServer> {
+    const { serve } = await import("./engine/node/serve.ts");
+    return serve(this, options);
+  }
+
+  /**
+   * Answers a request with a response value, errors included: the engine-independent core. Never
+   * rejects.
+   *
+   * @example
+   * const res = await app.handle(req);
+   */
+  async handle(req: SluiceRequest<any>): Promise<SluiceResponse> {
+    try {
+      return await this.dispatch(req);
+    } catch (err) {
+      return this.errorResponse(err, req);
+    }
+  }
+
+  /**
+   * Turns a thrown value into its problem+json response, reporting unexpected ones.
+   * @internal
+   */
+  errorResponse(err: unknown, req?: SluiceRequest<any>): SluiceResponse {
+    if (HTTPError.is(err)) {
+      if (err.status >= 500) this.report(err, { request: req, phase: "handler" });
+      return new ProblemResponse(err.status, err.detail, err.extensions, err.headers);
+    }
+    this.report(err, { request: req, phase: "handler" });
+    // Nothing of the error (message, stack) reaches the client.
+    return new ProblemResponse(500);
+  }
+
+  /** @internal */
+  dispatch(req: SluiceRequest<any>): Promise<SluiceResponse> {
+    this.#chain ??= this.#compileChain();
+    return this.#chain(req);
+  }
+
+  #compileChain(): (req: SluiceRequest<any>) => Promise<SluiceResponse> {
+    const route = (req: SluiceRequest<any>) => this.#route(req);
+    const layers: Middleware[] = [...this.#middleware];
+    for (const { segments, mw } of this.#scoped) {
+      layers.push((req, next) => (underPrefix(req.path, segments) ? mw(req, next) : next()));
+    }
+    return layers.length === 0 ? route : wrap(layers, route);
+  }
+
+  async #route(req: SluiceRequest<any>): Promise<SluiceResponse> {
+    const path = req.path;
+    let method = req.method;
+    let found = this.#router.find(method as HTTPMethod, path);
+    if (found === null && method === "HEAD") {
+      method = "GET";
+      found = this.#router.find("GET", path);
+    }
+    if (found === null) return this.#miss(req);
+    const store = found.store as Store;
+    if (store.mount) {
+      const sub = path.slice(store.prefix!.length);
+      req.basePath += store.prefix!;
+      req.path = sub === "" ? "/" : sub;
+      return store.mount.dispatch(req);
+    }
+    req.params = found.params as Record<string, string>;
+    return store.route!.run(req);
+  }
+
+  #miss(req: SluiceRequest<any>): SluiceResponse {
+    const allowed = this.allowedMethods(req.path);
+    if (allowed.length === 0) throw new HTTPError(404, `no route for ${req.method} ${req.path}`);
+    const allow = allowed.join(", ");
+    if (req.method === "OPTIONS") return new EmptyResponse({ headers: { allow } });
+    throw new HTTPError(405, `${req.method} is not allowed here; allowed: ${allow}`, { allow });
+  }
+
+  /**
+   * The methods with a route for `path` (HEAD wherever GET is, OPTIONS wherever anything is).
+   *
+   * @example
+   * app.allowedMethods("/items"); // ["GET", "HEAD", "POST", "OPTIONS"]
+   */
+  allowedMethods(path: string): string[] {
+    const out: string[] = [];
+    for (const m of this.#methods) {
+      if (this.#router.find(m as HTTPMethod, path) !== null) out.push(m);
+    }
+    if (out.length === 0) return out;
+    if (out.includes("GET") && !out.includes("HEAD")) out.splice(out.indexOf("GET") + 1, 0, "HEAD");
+    if (!out.includes("OPTIONS")) out.push("OPTIONS");
+    return out;
+  }
+}
+
+function noop(): void {}
+
+function defaultErrorHook(error: unknown, context: ErrorContext): void {
+  const where = context.request ? ` ${context.request.method} ${context.request.url}` : "";
+  console.error(`[sluice] ${context.phase} error${where}:`, error);
+}
+
+function compileRoute(app: App, handler: Handler<any>, options: RouteOptions) {
+  const limit = options.bodyLimit;
+  const run = async (req: SluiceRequest<any>): Promise<SluiceResponse> => {
+    if (limit !== undefined) req.bodyLimit = limit;
+    const res = coerce(await handler(req));
+    const allowed = (res as { allowedMethods?: string[] }).allowedMethods;
+    if (allowed && !allowed.includes(req.method)) {
+      // An event stream answers GET only (an EventSource never sends anything else): the producer
+      // is closed unstarted and its teardown runs.
+      const source = (res as { source?: StreamSource<unknown> }).source;
+      if (source)
+        void disposeSource(source).catch((e) => app.report(e, { request: req, phase: "teardown" }));
+      void runTeardowns({ app, request: req, response: res });
+      const allow = allowed.join(", ");
+      throw new HTTPError(
+        405,
+        `${req.method} cannot answer with this response; allowed: ${allow}`,
+        { allow },
+      );
+    }
+    return res;
+  };
+  const mws =
+    options.use === undefined ? [] : Array.isArray(options.use) ? options.use : [options.use];
+  return mws.length === 0 ? run : wrap(mws, run);
+}
+
+function wrap(
+  layers: Middleware[],
+  inner: (req: SluiceRequest<any>) => Promise<SluiceResponse>,
+): (req: SluiceRequest<any>) => Promise<SluiceResponse> {
+  return layers.reduceRight<(req: SluiceRequest<any>) => Promise<SluiceResponse>>(
+    (next, mw) => async (req) => {
+      let called = false;
+      const result = await mw(req, () => {
+        if (called) throw new Error("middleware called next() twice");
+        called = true;
+        return next(req);
+      });
+      return coerce(result);
+    },
+    inner,
+  );
+}
+
+/**
+ * Splits a percent-encoded path into the segments a file system would see: each segment decoded
+ * once, then split again at "/" and "\\" (an encoded slash is still a slash to a file system),
+ * empty and "." segments dropped. Null when a segment cannot be decoded.
+ */
+function splitSegments(path: string): string[] | null {
+  const out: string[] = [];
+  for (const raw of path.split("/")) {
+    let decoded: string;
+    try {
+      decoded = decodeURIComponent(raw);
+    } catch {
+      return null;
+    }
+    for (const s of decoded.split(/[/\\]/)) if (s !== "" && s !== ".") out.push(s);
+  }
+  return out;
+}
+
+function underPrefix(path: string, prefix: string[]): boolean {
+  const segments = splitSegments(path);
+  // A path that cannot be decoded is treated as inside every guarded prefix: fail closed.
+  if (segments === null) return true;
+  if (segments.length < prefix.length) return false;
+  for (let i = 0; i < prefix.length; i++) if (segments[i] !== prefix[i]) return false;
+  return true;
+}

@@ -1,0 +1,195 @@
+import type { App } from "../../app.ts";
+import type { SluiceResponse } from "../../responses/base.ts";
+import type { Chunk, StreamBody } from "../../responses/stream.ts";
+import { isContentless } from "../../status.ts";
+import { runStream, runTeardowns, type Sink } from "../pump.ts";
+import { type FetchInfo, FetchRequest } from "./request.ts";
+
+const encoder = new TextEncoder();
+
+/**
+ * Answers a web Request with a web Response: the engine for Bun, Deno, Workers and in-memory tests.
+ * Streams become a ReadableStream pulled with backpressure; cancelling it is a disconnect.
+ *
+ * @example
+ * const res = await fetchApp(app, new Request("http://localhost/json"));
+ */
+export async function fetchApp(app: App, request: Request, info?: FetchInfo): Promise<Response> {
+  const req = new FetchRequest(request, info);
+  const response = await app.handle(req);
+  return toWeb(app, req, response, info);
+}
+
+function webHeaders(response: SluiceResponse): Headers {
+  const h = new Headers();
+  for (const [k, v] of Object.entries(response.headers)) {
+    if (Array.isArray(v)) for (const x of v) h.append(k, x);
+    else h.set(k, v);
+  }
+  return h;
+}
+
+function after(
+  app: App,
+  req: FetchRequest,
+  response: SluiceResponse,
+  sent: boolean,
+  info?: FetchInfo,
+): void {
+  const work = runTeardowns({ app, request: req, response }).then(async () => {
+    if (!sent) return;
+    for (const task of response.tasks.splice(0)) {
+      try {
+        await task();
+      } catch (error) {
+        app.report(error, { request: req, phase: "background" });
+      }
+    }
+  });
+  info?.waitUntil?.(work);
+}
+
+async function toWeb(
+  app: App,
+  req: FetchRequest,
+  response: SluiceResponse,
+  info?: FetchInfo,
+): Promise<Response> {
+  const head = req.method === "HEAD";
+  let body: ReturnType<SluiceResponse["body"]>;
+  try {
+    body = response.body();
+  } catch (error) {
+    after(app, req, response, false, info);
+    return toWeb(app, req, app.errorResponse(error, req), info);
+  }
+  const status = response.status;
+  switch (body.kind) {
+    case "bytes": {
+      const bytes = typeof body.data === "string" ? encoder.encode(body.data) : body.data;
+      const headers = webHeaders(response);
+      if (isContentless(status)) {
+        headers.delete("content-length");
+        after(app, req, response, true, info);
+        return new Response(null, { status, headers });
+      }
+      headers.set("content-length", String(bytes.byteLength));
+      after(app, req, response, true, info);
+      return new Response(head ? null : (bytes as Uint8Array<ArrayBuffer>), { status, headers });
+    }
+    case "empty": {
+      const headers = webHeaders(response);
+      if (!isContentless(status)) headers.set("content-length", "0");
+      after(app, req, response, true, info);
+      return new Response(null, { status, headers });
+    }
+    case "web": {
+      after(app, req, response, true, info);
+      if (head && body.response.body) {
+        await body.response.body.cancel();
+        return new Response(null, { status, headers: body.response.headers });
+      }
+      return body.response;
+    }
+    case "stream":
+      return streamToWeb(app, req, response, body, head, info);
+    default:
+      throw new TypeError(`unknown body kind ${(body as { kind: string }).kind}`);
+  }
+}
+
+function streamToWeb(
+  app: App,
+  req: FetchRequest,
+  response: SluiceResponse,
+  body: StreamBody<unknown>,
+  head: boolean,
+  info?: FetchInfo,
+): Promise<Response> {
+  delete response.headers["content-length"];
+  delete response.headers["transfer-encoding"];
+  return new Promise<Response>((resolve) => {
+    let controller!: ReadableStreamDefaultController<Uint8Array>;
+    let wake: (() => void) | undefined;
+    let closed = false;
+    const signal = req.signal;
+    const stream = new ReadableStream<Uint8Array>(
+      {
+        start(c) {
+          controller = c;
+        },
+        pull() {
+          wake?.();
+          wake = undefined;
+        },
+        cancel(reason) {
+          closed = true;
+          req.abort(reason ?? new Error("response body cancelled"));
+          wake?.();
+        },
+      },
+      // Backpressure: roughly one batch may wait in the stream's queue.
+      { highWaterMark: 64 * 1024, size: (chunk) => chunk.byteLength },
+    );
+    signal.addEventListener("abort", () => wake?.(), { once: true });
+    const sink: Sink = {
+      write(chunk: Chunk) {
+        if (closed) return false;
+        controller.enqueue(typeof chunk === "string" ? encoder.encode(chunk) : chunk);
+        return (controller.desiredSize ?? 0) > 0;
+      },
+      drained: () =>
+        new Promise<void>((r) => {
+          if (signal.aborted || closed) return r();
+          wake = r;
+        }),
+      // setTimeout(0) is the portable "after pending I/O" on runtimes without setImmediate.
+      defer:
+        typeof setImmediate === "function" ? (fn) => setImmediate(fn) : (fn) => setTimeout(fn, 0),
+    };
+    let sent = false;
+    const done = runStream({
+      app,
+      request: req,
+      response,
+      body,
+      head,
+      signal,
+      sink,
+      sendHead() {
+        resolve(
+          new Response(head ? null : stream, {
+            status: response.status,
+            headers: webHeaders(response),
+          }),
+        );
+      },
+      finish() {
+        sent = true;
+        if (!closed) {
+          closed = true;
+          controller.close();
+        }
+      },
+      truncate() {
+        if (!closed) {
+          closed = true;
+          // The reader sees an error, never a clean end that lies.
+          controller.error(new Error("stream truncated: the producer failed"));
+        }
+      },
+      replace(error) {
+        closed = true;
+        const problem = app.errorResponse(error, req);
+        resolve(toWeb(app, req, problem, info));
+      },
+    }).then(() => {
+      for (const task of sent ? response.tasks.splice(0) : []) {
+        Promise.resolve()
+          .then(task)
+          .catch((error) => app.report(error, { request: req, phase: "background" }));
+      }
+    });
+    info?.waitUntil?.(done);
+  });
+}

@@ -1,0 +1,69 @@
+import { SluiceRequest } from "../../request.ts";
+
+/** What a runtime can tell `app.fetch` besides the Request. */
+export interface FetchInfo {
+  /** The client's address, when the runtime knows it. */
+  remoteAddress?: string;
+  /** Keeps the runtime alive for background work (Workers' `ctx.waitUntil`). */
+  waitUntil?: (promise: Promise<unknown>) => void;
+}
+
+/**
+ * The request under `app.fetch`: a lazy wrapper over a web Request.
+ * @internal
+ */
+export class FetchRequest extends SluiceRequest<any> {
+  readonly raw: Request;
+  readonly method: string;
+  readonly url: string;
+  readonly ip: string | undefined;
+  readonly httpVersion = "1.1";
+  readonly signal: AbortSignal;
+  readonly #controller = new AbortController();
+  #headers: Record<string, string> | undefined;
+
+  constructor(raw: Request, info?: FetchInfo) {
+    super();
+    this.raw = raw;
+    this.method = raw.method;
+    const full = raw.url;
+    const at = full.indexOf("/", full.indexOf("//") + 2);
+    this.url = at === -1 ? "/" : full.slice(at).replace(/#.*$/, "");
+    this.ip = info?.remoteAddress;
+    // The client is gone when the runtime aborts the Request, or when the response body is cancelled.
+    this.signal = AbortSignal.any([raw.signal, this.#controller.signal]);
+  }
+
+  /** Aborts the request's signal. */
+  abort(reason: unknown): void {
+    this.#controller.abort(reason);
+  }
+
+  header(name: string): string | undefined {
+    return this.raw.headers.get(name) ?? undefined;
+  }
+
+  get headers(): Readonly<Record<string, string>> {
+    this.#headers ??= Object.fromEntries(this.raw.headers);
+    return this.#headers;
+  }
+
+  protected rawBody(): AsyncIterable<Uint8Array> | null {
+    const body = this.raw.body;
+    if (body === null) return null;
+    return {
+      async *[Symbol.asyncIterator]() {
+        const reader = body.getReader();
+        try {
+          for (;;) {
+            const r = await reader.read();
+            if (r.done) return;
+            yield r.value;
+          }
+        } finally {
+          reader.releaseLock();
+        }
+      },
+    };
+  }
+}

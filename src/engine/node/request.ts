@@ -1,0 +1,63 @@
+import type { IncomingMessage } from "node:http";
+import { SluiceRequest } from "../../request.ts";
+
+/**
+ * The request on Node: a thin, lazy wrapper over IncomingMessage. No web Request is built.
+ * @internal
+ */
+export class NodeRequest extends SluiceRequest<any> {
+  readonly raw: IncomingMessage;
+  readonly method: string;
+  readonly url: string;
+  /** True once a stream body is being written (graceful shutdown ends these). */
+  streaming = false;
+  #controller: AbortController | undefined;
+  #aborted: unknown;
+
+  constructor(raw: IncomingMessage) {
+    super();
+    this.raw = raw;
+    this.method = raw.method ?? "GET";
+    this.url = raw.url ?? "/";
+  }
+
+  get httpVersion(): string {
+    return this.raw.httpVersion;
+  }
+
+  get ip(): string | undefined {
+    return this.raw.socket.remoteAddress;
+  }
+
+  get signal(): AbortSignal {
+    if (this.#controller === undefined) {
+      this.#controller = new AbortController();
+      if (this.#aborted !== undefined) this.#controller.abort(this.#aborted);
+    }
+    return this.#controller.signal;
+  }
+
+  /** Aborts the request's signal (client gone, or shutdown). */
+  abort(reason: unknown): void {
+    if (this.#aborted !== undefined) return;
+    this.#aborted = reason;
+    this.#controller?.abort(reason);
+  }
+
+  get aborted(): boolean {
+    return this.#aborted !== undefined;
+  }
+
+  header(name: string): string | undefined {
+    const v = this.raw.headers[name.toLowerCase()];
+    return Array.isArray(v) ? v.join(", ") : v;
+  }
+
+  get headers(): Readonly<Record<string, string>> {
+    return this.raw.headers as Record<string, string>;
+  }
+
+  protected rawBody(): AsyncIterable<Uint8Array> | null {
+    return this.raw;
+  }
+}

@@ -1,0 +1,179 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import type { App } from "../../app.ts";
+import type { Body, SluiceResponse } from "../../responses/base.ts";
+import { isContentless } from "../../status.ts";
+import { NodeRequest } from "./request.ts";
+import { runAfter, writeStreamBody, writeWebBody } from "./write.ts";
+
+/** Options of `serve`. */
+export interface ServeOptions {
+  /** Port to listen on; 0 picks a free one (default 3000). */
+  port?: number;
+  /** Address to bind (default 127.0.0.1). */
+  host?: string;
+  /** How long `close()` lets in-flight requests finish before it cuts them, in ms (default 5000). */
+  shutdownTimeout?: number;
+  /** Idle keep-alive timeout for connections, in ms (Node's default: 5000). */
+  keepAliveTimeout?: number;
+}
+
+/** A running server, from `serve`. */
+export interface RunningServer {
+  /** The underlying node:http server. */
+  readonly server: Server;
+  /** The bound port. */
+  readonly port: number;
+  /** `http://host:port`. */
+  readonly url: string;
+  /**
+   * Graceful shutdown: stops accepting connections, closes idle ones, ends open streams (their
+   * teardown runs; their clients see truncation), lets other in-flight requests finish within
+   * `shutdownTimeout`, then cuts what is left.
+   */
+  close(): Promise<void>;
+}
+
+/**
+ * Serves an app on node:http. Buffered bodies go out with Content-Length in one write; streams
+ * with backpressure. Resolves once the server accepts connections.
+ *
+ * @example
+ * const server = await serve(app, { port: 3000 });
+ * console.log(`listening on ${server.url}`);
+ * process.on("SIGTERM", () => server.close());
+ */
+export async function serve(app: App, options: ServeOptions = {}): Promise<RunningServer> {
+  const host = options.host ?? "127.0.0.1";
+  const inflight = new Set<NodeRequest>();
+  let closing: Promise<void> | undefined;
+
+  const server = createServer((raw, res) => {
+    const req = new NodeRequest(raw);
+    inflight.add(req);
+    // Disconnect is detected on the response: the request's "close" fires as soon as its body has
+    // been read, long before the response ends.
+    res.once("close", () => {
+      inflight.delete(req);
+      if (!res.writableFinished) req.abort(new Error("client disconnected"));
+    });
+    if (closing) res.setHeader("connection", "close");
+    app.handle(req).then(
+      (response) => respond(app, req, res, response),
+      (err) => fail(app, req, res, err),
+    );
+  });
+  if (options.keepAliveTimeout !== undefined) server.keepAliveTimeout = options.keepAliveTimeout;
+  server.on("clientError", (err: NodeJS.ErrnoException, socket) => {
+    if (socket.writable && err.code !== "ECONNRESET") {
+      const status = err.code === "HPE_HEADER_OVERFLOW" ? 431 : 400;
+      socket.end(
+        `HTTP/1.1 ${status} ${status === 431 ? "Request Header Fields Too Large" : "Bad Request"}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`,
+      );
+    } else socket.destroy();
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(options.port ?? 3000, host, () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
+  const port = (server.address() as AddressInfo).port;
+  const shown = host.includes(":") ? `[${host}]` : host;
+
+  return {
+    server,
+    port,
+    url: `http://${shown}:${port}`,
+    close() {
+      closing ??= shutdown(server, inflight, options.shutdownTimeout ?? 5000);
+      return closing;
+    },
+  };
+}
+
+async function shutdown(
+  server: Server,
+  inflight: Set<NodeRequest>,
+  timeout: number,
+): Promise<void> {
+  const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+  server.closeIdleConnections();
+  // Streams may never end on their own (SSE, /infinite): end them now so their teardown runs.
+  for (const req of inflight) if (req.streaming) req.abort(new Error("server shutting down"));
+  const deadline = setTimeout(() => server.closeAllConnections(), timeout);
+  deadline.unref();
+  const idle = setInterval(() => server.closeIdleConnections(), 50);
+  try {
+    await closed;
+  } finally {
+    clearTimeout(deadline);
+    clearInterval(idle);
+  }
+}
+
+function fail(app: App, req: NodeRequest, res: ServerResponse, err: unknown): void {
+  respond(app, req, res, app.errorResponse(err, req));
+}
+
+/** Writes a response value to a node:http response. */
+function respond(app: App, req: NodeRequest, res: ServerResponse, response: SluiceResponse): void {
+  if (res.headersSent || res.destroyed) {
+    runAfter(app, req, response, false);
+    return;
+  }
+  let body: Body;
+  try {
+    body = response.body();
+  } catch (err) {
+    runAfter(app, req, response, false);
+    respond(app, req, res, app.errorResponse(err, req));
+    return;
+  }
+  const head = req.method === "HEAD";
+  const status = response.status;
+  switch (body.kind) {
+    case "bytes": {
+      const data = body.data;
+      const headers = response.headers;
+      if (isContentless(status)) {
+        writeEmpty(res, status, headers);
+      } else {
+        headers["content-length"] = String(
+          typeof data === "string" ? Buffer.byteLength(data) : data.byteLength,
+        );
+        res.writeHead(status, headers);
+        if (head) res.end();
+        else res.end(data);
+      }
+      break;
+    }
+    case "empty":
+      if (!isContentless(status)) response.headers["content-length"] = "0";
+      writeEmpty(res, status, response.headers);
+      break;
+    case "web":
+      writeWebBody(app, req, res, response, body.response, head);
+      return;
+    case "stream":
+      writeStreamBody(app, req, res, response, body, head);
+      return;
+    default:
+      throw new TypeError(`unknown body kind ${(body as { kind: string }).kind}`);
+  }
+  res.once("close", () => runAfter(app, req, response, res.writableFinished));
+}
+
+function writeEmpty(res: ServerResponse, status: number, headers: SluiceResponse["headers"]): void {
+  if (isContentless(status)) {
+    // 204 and 304 carry no content and so no Content-Length or Transfer-Encoding (RFC 9110 §8.6).
+    delete headers["content-length"];
+    delete headers["transfer-encoding"];
+  }
+  res.writeHead(status, headers);
+  res.end();
+}
+
+export type { IncomingMessage };

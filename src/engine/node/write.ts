@@ -1,0 +1,141 @@
+import type { ServerResponse } from "node:http";
+import type { App } from "../../app.ts";
+import type { SluiceResponse } from "../../responses/base.ts";
+import type { Chunk, StreamBody } from "../../responses/stream.ts";
+import { runStream, runTeardowns, type Sink } from "../pump.ts";
+import type { NodeRequest } from "./request.ts";
+
+/**
+ * After a response is done with: background tasks when the body went out in full, and teardown
+ * hooks in every case. Failures go to the error hook.
+ * @internal
+ */
+export function runAfter(
+  app: App,
+  req: NodeRequest,
+  response: SluiceResponse,
+  sent: boolean,
+): void {
+  void runTeardowns({ app, request: req, response }).then(async () => {
+    if (!sent) return;
+    for (const task of response.tasks.splice(0)) {
+      try {
+        await task();
+      } catch (error) {
+        app.report(error, { request: req, phase: "background" });
+      }
+    }
+  });
+}
+
+/**
+ * Writes a stream body through the shared pump, with a sink over the node:http response.
+ * @internal
+ */
+export function writeStreamBody(
+  app: App,
+  req: NodeRequest,
+  res: ServerResponse,
+  response: SluiceResponse,
+  body: StreamBody<unknown>,
+  head: boolean,
+): void {
+  const signal = req.signal;
+  const headers = response.headers;
+  // A stream's length is unknown: chunked on HTTP/1.1, close-delimited on HTTP/1.0 (Node picks),
+  // never both Transfer-Encoding and Content-Length (RFC 9112 §6.1).
+  delete headers["content-length"];
+  delete headers["transfer-encoding"];
+  if (headers["content-type"] === "text/event-stream; charset=utf-8" && req.httpVersion === "1.1") {
+    // Connection is a hop-by-hop HTTP/1.1 field; HTTP/2 forbids it (RFC 9113 §8.2.2).
+    headers.connection ??= "keep-alive";
+  }
+  req.streaming = true;
+  const sink: Sink = {
+    write: (chunk: Chunk) => res.write(chunk),
+    drained: () =>
+      new Promise<void>((resolve) => {
+        if (signal.aborted || res.destroyed) return resolve();
+        const done = () => {
+          res.off("drain", done);
+          signal.removeEventListener("abort", done);
+          resolve();
+        };
+        res.on("drain", done);
+        signal.addEventListener("abort", done);
+      }),
+    defer: (fn) => setImmediate(fn),
+  };
+  let sent = false;
+  void runStream({
+    app,
+    request: req,
+    response,
+    body,
+    head,
+    signal,
+    sink,
+    sendHead() {
+      res.writeHead(response.status, headers);
+      // Send the head now: an EventSource opens before the first event, and a slow first item
+      // doesn't hold the status back.
+      if (body.headersFirst) res.flushHeaders();
+    },
+    finish() {
+      sent = true;
+      res.end();
+    },
+    truncate() {
+      // No terminating chunk: the client sees the body cut short, never a clean end that lies. The
+      // socket is ended (not destroyed) so what was written before still goes out.
+      const socket = res.socket;
+      if (socket && !socket.destroyed) {
+        socket.end();
+        setTimeout(() => socket.destroy(), 5000).unref();
+      } else res.destroy();
+    },
+    replace(error) {
+      const problem = app.errorResponse(error, req);
+      problem.headers.connection = "close";
+      const text = problem.body();
+      if (text.kind !== "bytes") return;
+      problem.headers["content-length"] = String(Buffer.byteLength(text.data as string));
+      res.writeHead(problem.status, problem.headers);
+      res.end(head ? undefined : text.data);
+    },
+  }).then(() => {
+    for (const task of sent ? response.tasks.splice(0) : []) {
+      Promise.resolve()
+        .then(task)
+        .catch((error) => app.report(error, { request: req, phase: "background" }));
+    }
+  });
+}
+
+/**
+ * Writes a web Response returned by a handler: its status and headers, and its body through the
+ * same pump as any stream.
+ * @internal
+ */
+export function writeWebBody(
+  app: App,
+  req: NodeRequest,
+  res: ServerResponse,
+  response: SluiceResponse,
+  web: globalThis.Response,
+  head: boolean,
+): void {
+  if (web.body === null) {
+    res.writeHead(response.status, response.headers);
+    res.end();
+    res.once("close", () => runAfter(app, req, response, res.writableFinished));
+    return;
+  }
+  const body: StreamBody<any> = {
+    kind: "stream",
+    source: web.body,
+    encode: (c) => c,
+    headersFirst: true,
+  };
+  writeStreamBody(app, req, res, response, body, head);
+}

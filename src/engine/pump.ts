@@ -1,0 +1,350 @@
+import type { App } from "../app.ts";
+import { withHeartbeat } from "../internal/heartbeat.ts";
+import type { SluiceRequest } from "../request.ts";
+import type { SluiceResponse } from "../responses/base.ts";
+import type { Chunk, StreamBody, StreamSource } from "../responses/stream.ts";
+
+/**
+ * The streaming writer shared by both engines (DESIGN.md §2). The engine supplies a sink; the pump
+ * owns backpressure, batching, lifecycle and error classification, the same way everywhere.
+ */
+
+/** Where a pump writes: a node:http response, or a web ReadableStream's controller. */
+export interface Sink {
+  /** Writes bytes; false when the consumer is full and `drained()` should be awaited. */
+  write(chunk: Chunk): boolean;
+  /** Resolves when the consumer can take more, or when the signal aborts. */
+  drained(): Promise<void>;
+  /** Runs `fn` once pending I/O callbacks have run (setImmediate on Node). */
+  defer(fn: () => void): void;
+}
+
+/** Largest batch of items produced back to back that goes out in one write. */
+export const BATCH_BYTES = 64 * 1024;
+
+/** How a stream ended: exactly one of these, once. */
+export type StreamEnd = "completed" | "aborted" | "errored";
+
+/** An iterator over a source, and whether its `next()` answers synchronously. */
+export interface SourceIterator<T> {
+  readonly iterator: Iterator<T> | AsyncIterator<T>;
+  readonly sync: boolean;
+}
+
+/**
+ * Makes an iterator for a stream source. Called only when the stream really starts (never for
+ * HEAD), since getting an iterator may run user code.
+ *
+ * @example
+ * const { iterator, sync } = openSource([1, 2, 3]); // sync === true
+ */
+export function openSource<T>(source: StreamSource<T>): SourceIterator<T> {
+  if (source instanceof ReadableStream) return { iterator: readerIterator(source), sync: false };
+  if (Symbol.asyncIterator in (source as object)) {
+    return { iterator: (source as AsyncIterable<T>)[Symbol.asyncIterator](), sync: false };
+  }
+  if (Symbol.iterator in (source as object)) {
+    return { iterator: (source as Iterable<T>)[Symbol.iterator](), sync: true };
+  }
+  throw new TypeError(
+    "a stream source must be an iterable, an async iterable, a ReadableStream or a Readable",
+  );
+}
+
+function readerIterator<T>(stream: ReadableStream<T>): AsyncIterator<T> {
+  const reader = stream.getReader();
+  return {
+    async next() {
+      const r = await reader.read();
+      return r.done ? { done: true, value: undefined } : { done: false, value: r.value };
+    },
+    async return() {
+      await reader.cancel();
+      return { done: true, value: undefined };
+    },
+  };
+}
+
+/**
+ * Closes a source that will never be iterated (HEAD, a response replaced before it started),
+ * without calling into user code that would start it: a generator is finished without running its
+ * body, a web stream cancelled, a Node stream destroyed.
+ *
+ * @example
+ * await disposeSource(gen()); // the generator's body never runs
+ */
+export async function disposeSource(source: StreamSource<unknown>): Promise<void> {
+  const s = source as unknown as {
+    return?: () => unknown;
+    next?: unknown;
+    cancel?: () => Promise<void>;
+    destroy?: () => void;
+    locked?: boolean;
+  };
+  if (source instanceof ReadableStream) {
+    if (!source.locked) await source.cancel();
+  } else if (
+    typeof s.destroy === "function" &&
+    typeof (s as { pipe?: unknown }).pipe === "function"
+  ) {
+    s.destroy();
+  } else if (typeof s.next === "function" && typeof s.return === "function") {
+    // An iterator object (a generator): finishing it before its first next() runs none of its code.
+    await s.return();
+  }
+}
+
+/** Everything a pump run needs. */
+export interface PumpRun<T> {
+  readonly app: App;
+  readonly body: StreamBody<T>;
+  readonly sink: Sink;
+  readonly signal: AbortSignal;
+  readonly iterator: Iterator<T> | AsyncIterator<T>;
+  readonly sync: boolean;
+  /** The first item's bytes, already pulled (and encoded) before the headers went out. */
+  readonly first?: Chunk;
+}
+
+/**
+ * Pulls items, encodes them and writes them with backpressure and batching until the source ends,
+ * fails or the signal aborts. Resolves with how it ended; never rejects. On "errored" the caller
+ * truncates the response; the error is returned for reporting.
+ */
+export async function pump<T>(run: PumpRun<T>): Promise<{ end: StreamEnd; error?: unknown }> {
+  const { body, sink, signal, iterator, sync } = run;
+  const encode = body.encode;
+  let text = "";
+  let parts: Chunk[] | undefined;
+  let size = 0;
+  let scheduled = false;
+  let blocked = false;
+
+  const flush = (): void => {
+    scheduled = false;
+    if (size === 0) return;
+    let out: Chunk;
+    if (parts === undefined) out = text;
+    else {
+      if (text !== "") parts.push(text);
+      out = concat(parts);
+      parts = undefined;
+    }
+    text = "";
+    size = 0;
+    if (!sink.write(out)) blocked = true;
+  };
+  const add = (chunk: Chunk): void => {
+    if (typeof chunk === "string") {
+      text += chunk;
+      size += chunk.length;
+    } else if (chunk.byteLength > 0) {
+      parts ??= [];
+      if (text !== "") {
+        parts.push(text);
+        text = "";
+      }
+      parts.push(chunk);
+      size += chunk.byteLength;
+    }
+  };
+
+  if (run.first !== undefined) add(run.first);
+  try {
+    for (;;) {
+      if (size >= BATCH_BYTES) flush();
+      if (blocked) {
+        blocked = false;
+        // Backpressure: the producer is not pulled again until the consumer drains.
+        await sink.drained();
+      }
+      if (signal.aborted) return { end: "aborted" };
+      if (size > 0 && !scheduled) {
+        // An item produced after an idle moment goes out at once; items produced back to back
+        // (within the same turn of the event loop) join it first.
+        scheduled = true;
+        sink.defer(flush);
+      }
+      const r = sync
+        ? (iterator as Iterator<T>).next()
+        : await (iterator as AsyncIterator<T>).next();
+      if (r.done) break;
+      add(encode(r.value));
+    }
+    if (signal.aborted) return { end: "aborted" };
+    flush();
+    return { end: "completed" };
+  } catch (error) {
+    if (signal.aborted) return { end: "aborted" };
+    const last = body.errorChunk?.(error);
+    if (last !== undefined) add(last);
+    flush();
+    return { end: "errored", error };
+  }
+}
+
+function concat(parts: Chunk[]): Uint8Array {
+  const bufs = parts.map((p) => (typeof p === "string" ? new TextEncoder().encode(p) : p));
+  let total = 0;
+  for (const b of bufs) total += b.byteLength;
+  const out = new Uint8Array(total);
+  let at = 0;
+  for (const b of bufs) {
+    out.set(b, at);
+    at += b.byteLength;
+  }
+  return out;
+}
+
+/** What an engine gives `runStream`: how to write the head, the sink, and how to end. */
+export interface StreamTarget {
+  readonly app: App;
+  readonly request: SluiceRequest<any>;
+  readonly response: SluiceResponse;
+  readonly body: StreamBody<unknown>;
+  readonly head: boolean;
+  readonly signal: AbortSignal;
+  readonly sink: Sink;
+  /** Sends status and headers (no Content-Length). */
+  sendHead(): void;
+  /** Ends the body cleanly (the terminating chunk). */
+  finish(): void;
+  /** Ends the connection without the terminating chunk, after what was written has gone out. */
+  truncate(): void;
+  /** Answers with this error response instead: nothing has been sent yet. */
+  replace(error: unknown): void;
+}
+
+const PING: unique symbol = Symbol("sluice.ping");
+
+/**
+ * Runs one stream from start to teardown, the same way in every engine: HEAD never touches the
+ * producer; an error before the first item becomes an error response; after it, truncation; the
+ * iterator's `return()` and the response's teardown hooks run exactly once on every path; the app's
+ * stream counters record how it ended.
+ */
+export async function runStream(t: StreamTarget): Promise<void> {
+  const { app, body, signal } = t;
+  if (t.head) {
+    // HEAD: the headers GET would send, and the producer is neither called nor iterated.
+    t.sendHead();
+    t.finish();
+    await disposeSource(body.source).catch((e) => report(t, e, "teardown"));
+    await runTeardowns(t);
+    return;
+  }
+  const stats = app.stats.streams;
+  stats.started++;
+  stats.active++;
+  let end: StreamEnd = "errored";
+  let iterator: Iterator<unknown> | AsyncIterator<unknown> | undefined;
+  try {
+    const opened = openSource(body.source);
+    iterator = opened.iterator;
+    let sync = opened.sync;
+    let encode = body.encode;
+    if (
+      body.heartbeat &&
+      body.heartbeat.intervalMs > 0 &&
+      Number.isFinite(body.heartbeat.intervalMs)
+    ) {
+      const frame = body.heartbeat.frame;
+      iterator = withHeartbeat(asIterable(iterator), body.heartbeat.intervalMs, PING, {
+        onCleanupError: (error) => report(t, error, "teardown"),
+      })[Symbol.asyncIterator]();
+      sync = false;
+      const inner = encode;
+      encode = (item) => (item === PING ? frame : inner(item));
+    }
+    const run = { ...body, encode };
+    let first: Chunk | undefined = body.prelude;
+    if (body.headersFirst) {
+      t.sendHead();
+    } else {
+      // The first item is pulled before the headers go out, so an early error is still a proper
+      // error response.
+      let r: IteratorResult<unknown>;
+      try {
+        r = sync
+          ? (iterator as Iterator<unknown>).next()
+          : await (iterator as AsyncIterator<unknown>).next();
+        if (!r.done) first = join(first, encode(r.value));
+      } catch (error) {
+        if (signal.aborted) {
+          end = "aborted";
+          return;
+        }
+        end = "errored";
+        t.replace(error);
+        return;
+      }
+      if (signal.aborted) {
+        end = "aborted";
+        return;
+      }
+      t.sendHead();
+      if (r.done) {
+        if (first !== undefined) t.sink.write(first);
+        end = "completed";
+        t.finish();
+        return;
+      }
+    }
+    const result = await pump({ app, body: run, sink: t.sink, signal, iterator, sync, first });
+    end = result.end;
+    if (end === "completed") t.finish();
+    else {
+      if (end === "errored") report(t, result.error, "stream");
+      t.truncate();
+    }
+  } catch (error) {
+    // Opening the source failed: nothing was sent.
+    end = signal.aborted ? "aborted" : "errored";
+    if (end === "errored") t.replace(error);
+  } finally {
+    if (iterator) {
+      try {
+        await iterator.return?.();
+      } catch (error) {
+        report(t, error, "teardown");
+      }
+    }
+    await runTeardowns(t);
+    stats[end]++;
+    stats.active--;
+    app.stats.teardowns++;
+  }
+}
+
+function report(t: StreamTarget, error: unknown, phase: "stream" | "teardown"): void {
+  t.app.report(error, { request: t.request, phase });
+}
+
+/**
+ * Runs a response's teardown hooks once each; a failing hook is reported and the others still run.
+ * @internal
+ */
+export async function runTeardowns(t: {
+  app: App;
+  request?: SluiceRequest<any>;
+  response: SluiceResponse;
+}): Promise<void> {
+  const hooks = t.response.teardowns.splice(0);
+  for (const fn of hooks) {
+    try {
+      await fn();
+    } catch (error) {
+      t.app.report(error, { request: t.request, phase: "teardown" });
+    }
+  }
+}
+
+function join(a: Chunk | undefined, b: Chunk): Chunk {
+  if (a === undefined) return b;
+  if (typeof a === "string" && typeof b === "string") return a + b;
+  return concat([a, b]);
+}
+
+function asIterable<T>(iterator: Iterator<T> | AsyncIterator<T>): AsyncIterable<T> {
+  return { [Symbol.asyncIterator]: () => iterator as AsyncIterator<T> };
+}

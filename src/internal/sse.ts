@@ -1,0 +1,168 @@
+/**
+ * Server-Sent Events framing (WHATWG HTML, "Server-sent events", §9.2.6 "Interpreting an event
+ * stream"). Pure functions: an event goes in, the exact text of one frame comes out. Encoding the
+ * text to UTF-8 is the stream pipeline's job (the spec mandates UTF-8, §9.2.5).
+ */
+
+/**
+ * One event as a producer describes it. Every field is optional, but an event must carry at least
+ * one of them.
+ *
+ * @example
+ * const ev: SSEEvent<{ n: number }> = { event: "tick", id: 7, data: { n: 1 } };
+ */
+export type SSEEvent<T = unknown> = {
+  /** A string is sent as is; anything else is sent as its JSON text. */
+  data?: T;
+  /** The event type; the client's default is "message". */
+  event?: string;
+  /** Becomes the client's last event ID, sent back as `Last-Event-ID` when it reconnects. */
+  id?: string | number;
+  /** The client's reconnection time in milliseconds. */
+  retry?: number;
+  /** Sent as `:` lines, which every client ignores. */
+  comment?: string;
+};
+
+/**
+ * Thrown when an event cannot be framed without changing its meaning on the wire.
+ *
+ * @example
+ * try { formatEvent({ event: "a\nb" }); } catch (err) { err instanceof SSEFormatError; } // true
+ */
+export class SSEFormatError extends Error {
+  override name = "SSEFormatError";
+}
+
+/**
+ * A keepalive frame: a lone comment, which the client parses and ignores (§9.2.6), sent so that
+ * proxies do not close an idle connection (§9.2.7 suggests a comment every 15 seconds or so).
+ *
+ * @example
+ * socket.write(PING); // ": ping\n\n"
+ */
+export const PING = ": ping\n\n";
+
+// The client ends a line at CRLF, LF or CR (§9.2.5 `end-of-line`), so each of these must start a
+// new field line of our own, or the rest of the value would be read as a field of its own.
+const LINE_BREAK = /\r\n|\r|\n/;
+// `event` and `id` are single-line fields; a NUL in `id` makes the client ignore the whole field.
+const FORBIDDEN_IN_FIELD = /[\r\n\0]/;
+
+const KNOWN_KEYS = ["data", "event", "id", "retry", "comment"] as const;
+
+/**
+ * Returns what is wrong with an event, or undefined when it can be framed. Checks types, line
+ * breaks and NUL in `event`/`id`, the range of `retry`, and that something is to be sent. Data is
+ * only checked for the kinds of value JSON cannot carry at all (functions, symbols, bigints), so
+ * that the check stays cheap; `formatEvent` still refuses a value whose JSON text is undefined.
+ *
+ * @example
+ * validateSSEEvent({ id: "a\nb" }); // "SSE id must not contain CR, LF or NUL"
+ */
+export function validateSSEEvent(ev: unknown): string | undefined {
+  if (typeof ev !== "object" || ev === null || Array.isArray(ev)) {
+    return "an SSE event must be an object";
+  }
+  const e = ev as Record<string, unknown>;
+  if (!KNOWN_KEYS.some((key) => e[key] !== undefined)) {
+    return "an SSE event must have at least one of data, event, id, retry or comment";
+  }
+  const { data, event, id, retry, comment } = e;
+  if (typeof data === "function" || typeof data === "symbol" || typeof data === "bigint") {
+    return `SSE data of type ${typeof data} cannot be sent as JSON`;
+  }
+  if (event !== undefined) {
+    if (typeof event !== "string") return "SSE event must be a string";
+    if (FORBIDDEN_IN_FIELD.test(event)) return "SSE event must not contain CR, LF or NUL";
+  }
+  if (id !== undefined) {
+    if (typeof id === "number") {
+      if (!Number.isFinite(id)) return "SSE id must be a finite number or a string";
+    } else if (typeof id !== "string") {
+      return "SSE id must be a string or a number";
+    } else if (FORBIDDEN_IN_FIELD.test(id)) {
+      return "SSE id must not contain CR, LF or NUL";
+    }
+  }
+  if (retry !== undefined && !(Number.isSafeInteger(retry) && (retry as number) >= 0)) {
+    // The client only accepts ASCII digits (§9.2.6), so no sign, fraction or exponent.
+    return "SSE retry must be a non-negative safe integer";
+  }
+  if (comment !== undefined && typeof comment !== "string") {
+    return "SSE comment must be a string";
+  }
+  return undefined;
+}
+
+/**
+ * Frames one event: comment lines, then `event`, `id`, `retry`, then the data lines, then the
+ * blank line that makes the client dispatch it. Throws SSEFormatError for anything
+ * `validateSSEEvent` refuses and for data whose JSON text is undefined or that JSON cannot
+ * serialise (a cycle, a bigint inside).
+ *
+ * Line breaks inside data split it into several `data` lines. The client joins them with LF, so
+ * `"a\nb"` arrives unchanged, while CR and CRLF arrive as LF: the event stream format has no way to
+ * carry them (§9.2.6).
+ *
+ * @example
+ * formatEvent({ event: "tick", id: 1, data: { n: 1 } });
+ * // 'event: tick\nid: 1\ndata: {"n":1}\n\n'
+ */
+export function formatEvent(ev: SSEEvent): string {
+  const problem = validateSSEEvent(ev);
+  if (problem !== undefined) throw new SSEFormatError(problem);
+  let frame = "";
+  if (ev.comment !== undefined) {
+    for (const line of ev.comment.split(LINE_BREAK)) frame += fieldLine("", line);
+  }
+  if (ev.event !== undefined) frame += fieldLine("event", ev.event);
+  if (ev.id !== undefined) frame += fieldLine("id", String(ev.id));
+  if (ev.retry !== undefined) frame += fieldLine("retry", String(ev.retry));
+  if (ev.data !== undefined) {
+    for (const line of dataText(ev.data).split(LINE_BREAK)) frame += fieldLine("data", line);
+  }
+  return frame + "\n";
+}
+
+/**
+ * Frames a data-only event; the same as `formatEvent({ data })`.
+ *
+ * @example
+ * formatData("hello\nworld"); // "data: hello\ndata: world\n\n"
+ */
+export function formatData(data: unknown): string {
+  return formatEvent({ data });
+}
+
+/**
+ * Frames a comment on its own, for keepalives or debugging notes; each line becomes a `:` line.
+ *
+ * @example
+ * formatComment("ping"); // ": ping\n\n"
+ */
+export function formatComment(text: string): string {
+  return formatEvent({ comment: text });
+}
+
+// One space after the colon because the client strips exactly one (§9.2.6), so a value that
+// itself starts with a space keeps it; an empty value needs no space at all.
+function fieldLine(name: string, value: string): string {
+  return value === "" ? name + ":\n" : name + ": " + value + "\n";
+}
+
+function dataText(data: unknown): string {
+  if (typeof data === "string") return data;
+  let text: string | undefined;
+  try {
+    text = JSON.stringify(data);
+  } catch (cause) {
+    throw new SSEFormatError(`SSE data cannot be sent as JSON: ${(cause as Error).message}`, {
+      cause,
+    });
+  }
+  if (text === undefined) {
+    throw new SSEFormatError("SSE data has no JSON text (JSON.stringify returned undefined)");
+  }
+  return text;
+}

@@ -1,0 +1,221 @@
+import { type SetCookie, stringifySetCookie } from "cookie";
+import { assertHeader, HeaderError } from "../headers.ts";
+import type { StatusCode } from "../status.ts";
+import type { StreamBody } from "./stream.ts";
+
+/** Header input accepted wherever a response takes headers. */
+export type HeadersInit = Record<string, string> | Headers | Iterable<readonly [string, string]>;
+
+/** Options every response accepts. */
+export interface ResponseInit<S extends number = StatusCode> {
+  status?: S;
+  headers?: HeadersInit;
+}
+
+/** Cookie attributes for `setCookie`; each is validated, none can inject another attribute. */
+export type CookieOptions = Omit<SetCookie, "name" | "value">;
+
+/** A task run after the body has been sent; its failure goes to the app's error hook. */
+export type BackgroundTask = () => unknown;
+
+/**
+ * What a response sends, as the engines see it. One of three body sources (DESIGN.md §1), plus
+ * "empty" and a web Response passed through unchanged.
+ */
+export type Body =
+  | { readonly kind: "empty" }
+  | { readonly kind: "bytes"; readonly data: string | Uint8Array }
+  | { readonly kind: "web"; readonly response: globalThis.Response }
+  | StreamBody<any>;
+
+/**
+ * The base of every Sluice response: a status, headers, cookies, background tasks and teardown
+ * hooks. It describes what to send and never touches a socket; the engines write it.
+ *
+ * @example
+ * class CSVText extends SluiceResponse {
+ *   constructor(readonly text: string) { super(); this.setHeader("content-type", "text/csv"); }
+ *   body(): Body { return { kind: "bytes", data: this.text }; }
+ * }
+ */
+export abstract class SluiceResponse {
+  status: number;
+  /** Header fields by lower-case name; `set-cookie` (and appended fields) may hold several values. */
+  readonly headers: Record<string, string | string[]> = {};
+  /** @internal */ readonly tasks: BackgroundTask[] = [];
+  /** @internal */ readonly teardowns: (() => unknown)[] = [];
+
+  constructor(init?: ResponseInit<number>) {
+    this.status = init?.status ?? 200;
+    if (init?.headers) this.setHeaders(init.headers);
+  }
+
+  /** The body source the engines write. */
+  abstract body(): Body;
+
+  /**
+   * Sets a header, replacing any earlier value. Throws a HeaderError for a name that is not a token
+   * or a value with CR, LF, NUL or another control character.
+   *
+   * @example
+   * new TextResponse("hi").setHeader("cache-control", "no-store");
+   */
+  setHeader(name: string, value: string | number): this {
+    const v = String(value);
+    assertHeader(name, v);
+    this.headers[name.toLowerCase()] = v;
+    return this;
+  }
+
+  /**
+   * Adds a value to a header, keeping earlier ones (sent as separate field lines).
+   *
+   * @example
+   * res.appendHeader("vary", "accept-encoding");
+   */
+  appendHeader(name: string, value: string): this {
+    assertHeader(name, value);
+    const key = name.toLowerCase();
+    const prev = this.headers[key];
+    if (prev === undefined) this.headers[key] = value;
+    else if (Array.isArray(prev)) prev.push(value);
+    else this.headers[key] = [prev, value];
+    return this;
+  }
+
+  /**
+   * Sets several headers at once, each validated as by `setHeader`.
+   *
+   * @example
+   * res.setHeaders({ "x-a": "1", "x-b": "2" });
+   */
+  setHeaders(headers: HeadersInit): this {
+    const entries =
+      headers instanceof Headers || Symbol.iterator in headers
+        ? (headers as Iterable<readonly [string, string]>)
+        : Object.entries(headers);
+    for (const [name, value] of entries) {
+      if (name.toLowerCase() === "set-cookie") this.appendHeader(name, value);
+      else this.setHeader(name, value);
+    }
+    return this;
+  }
+
+  /**
+   * The value of a header, or undefined. Several values are joined with ", ".
+   *
+   * @example
+   * res.getHeader("content-type"); // "application/json"
+   */
+  getHeader(name: string): string | undefined {
+    const v = this.headers[name.toLowerCase()];
+    return Array.isArray(v) ? v.join(", ") : v;
+  }
+
+  /**
+   * Removes a header.
+   *
+   * @example
+   * res.deleteHeader("etag");
+   */
+  deleteHeader(name: string): this {
+    delete this.headers[name.toLowerCase()];
+    return this;
+  }
+
+  /**
+   * Adds a `Set-Cookie` header. The name must be an RFC 6265 token; the value is percent-encoded
+   * where needed; each attribute is validated. Anything that could inject another attribute or
+   * header (CR, LF, `;`) is refused with a HeaderError.
+   *
+   * @example
+   * res.setCookie("session", "abc123", { httpOnly: true, secure: true, sameSite: "lax", path: "/" });
+   */
+  setCookie(name: string, value: string, options: CookieOptions = {}): this {
+    let line: string;
+    try {
+      line = stringifySetCookie({ ...options, name, value });
+    } catch (err) {
+      throw new HeaderError(`cannot set cookie: ${(err as Error).message}`);
+    }
+    return this.appendHeader("set-cookie", line);
+  }
+
+  /**
+   * Tells the client to delete a cookie (empty value, `Max-Age=0`, an expiry in the past). Pass the
+   * same `path` and `domain` the cookie was set with.
+   *
+   * @example
+   * res.deleteCookie("session", { path: "/" });
+   */
+  deleteCookie(name: string, options: Pick<CookieOptions, "path" | "domain"> = {}): this {
+    return this.setCookie(name, "", { ...options, maxAge: 0, expires: new Date(0) });
+  }
+
+  /**
+   * Runs `task` after the body has been sent in full. A failure is reported to the app's error
+   * hook; the client has its response already and never sees it.
+   *
+   * @example
+   * return new JSONResponse({ ok: true }).background(() => audit.log("signup"));
+   */
+  background(task: BackgroundTask): this {
+    this.tasks.push(task);
+    return this;
+  }
+
+  /**
+   * Runs `fn` exactly once when the response is done with, however that happens: sent, client
+   * gone, error, HEAD, server shutdown — also when a stream body is never iterated. Use it to scope a
+   * resource (a cursor, a file handle, a subscription) to the response.
+   *
+   * @example
+   * const cursor = await db.open();
+   * return new NDJSONResponse(cursor.rows()).teardown(() => cursor.close());
+   */
+  teardown(fn: () => unknown): this {
+    this.teardowns.push(fn);
+    return this;
+  }
+}
+
+/**
+ * Options of a buffered response: status, headers, and the media type.
+ */
+export interface BufferedInit<S extends number = StatusCode> extends ResponseInit<S> {
+  mediaType?: string;
+}
+
+/**
+ * A response whose body is known in full and sent with Content-Length in one write. Give it a
+ * string (sent as UTF-8) or bytes and a media type; subclasses only choose a media type and how
+ * their content renders.
+ *
+ * @example
+ * app.get("/robots.txt", () => new BufferedResponse("User-agent: *\nDisallow:\n", { mediaType: "text/plain; charset=utf-8" }));
+ */
+export class BufferedResponse<S extends number = StatusCode> extends SluiceResponse {
+  readonly content: unknown;
+
+  constructor(content: string | Uint8Array, init?: BufferedInit<S>);
+  constructor(content: unknown, init?: BufferedInit<S>, defaultMediaType?: string);
+  constructor(content: unknown, init?: BufferedInit<S>, defaultMediaType?: string) {
+    super(init);
+    this.content = content;
+    const mediaType = init?.mediaType ?? defaultMediaType;
+    if (mediaType !== undefined && this.headers["content-type"] === undefined) {
+      this.setHeader("content-type", mediaType);
+    }
+  }
+
+  /** Renders the content to the bytes (or UTF-8 string) that are sent. */
+  render(): string | Uint8Array {
+    const c = this.content;
+    if (typeof c === "string" || c instanceof Uint8Array) return c;
+    throw new TypeError("BufferedResponse content must be a string or a Uint8Array");
+  }
+
+  body(): Body {
+    return { kind: "bytes", data: this.render() };
+  }
+}

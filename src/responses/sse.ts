@@ -1,0 +1,120 @@
+import { formatData, formatEvent, PING, type SSEEvent, validateSSEEvent } from "../internal/sse.ts";
+import { type StandardSchemaV1, validateSync } from "../internal/standard-schema.ts";
+import type { Chunk, StreamBody, StreamInit, StreamSource } from "./stream.ts";
+import { StreamingResponse } from "./stream.ts";
+
+const EVENT = Symbol.for("sluice.ServerSentEvent");
+
+/**
+ * One event with its fields (`event`, `id`, `retry`, `comment`) besides `data`. Yield it from an SSE
+ * producer where a bare value would only set `data`. Build with `new ServerSentEvent({...})` or
+ * `sse({...})`.
+ *
+ * @example
+ * yield new ServerSentEvent({ event: "tick", id: 7, data: { n: 1 } });
+ */
+export class ServerSentEvent<T = unknown> {
+  readonly data?: T;
+  readonly event?: string;
+  readonly id?: string | number;
+  readonly retry?: number;
+  readonly comment?: string;
+
+  /** Throws an SSEFormatError naming the problem when a field cannot be framed (CR/LF/NUL in event or id, a non-integer retry). */
+  constructor(fields: SSEEvent<T>) {
+    const problem = validateSSEEvent(fields);
+    if (problem !== undefined) throw new TypeError(problem);
+    Object.assign(this, fields);
+    Object.defineProperty(this, EVENT, { value: true });
+  }
+
+  /**
+   * True for a ServerSentEvent, also one made by another copy of Sluice.
+   *
+   * @example
+   * ServerSentEvent.is(sse({ data: 1 })); // true
+   */
+  static is(value: unknown): value is ServerSentEvent {
+    return (
+      typeof value === "object" &&
+      value !== null &&
+      (value as Record<symbol, unknown>)[EVENT] === true
+    );
+  }
+}
+
+/**
+ * Shorthand for `new ServerSentEvent(fields)`.
+ *
+ * @example
+ * yield sse({ event: "done", data: "[DONE]" });
+ */
+export function sse<T>(fields: SSEEvent<T>): ServerSentEvent<T> {
+  return new ServerSentEvent(fields);
+}
+
+/** Options of an SSE response. */
+export interface SSEInit<T> extends Omit<StreamInit<T | ServerSentEvent<T>>, "mediaType"> {
+  /**
+   * Milliseconds without an event after which a `: ping` comment is sent, so proxies keep the
+   * connection open. Default 15000; 0 or false turns it off.
+   */
+  keepalive?: number | false;
+  /** Each event's data is validated against it before it is sent; a failure is a mid-stream error. */
+  schema?: StandardSchemaV1<unknown, T>;
+}
+
+/**
+ * A Server-Sent Events stream (`text/event-stream`). Items are the data of each event, or
+ * `ServerSentEvent`s with more fields. Object data is sent as JSON; data with line breaks becomes
+ * several `data:` lines; CR, LF or NUL in `event` or `id` is refused, never framed. The headers
+ * go out at once, so an EventSource opens before the first event. Only GET (and HEAD) may answer
+ * with it: another method gets a 405.
+ *
+ * @example
+ * app.get("/ticks", (req) => new SSEResponse(async function* () {
+ *   let i = Number(req.lastEventId ?? -1) + 1; // resume after a reconnect
+ *   for (;; i++) {
+ *     yield sse({ id: i, event: "tick", data: { i } });
+ *     await setTimeout(1000, undefined, { signal: req.signal });
+ *   }
+ * }()));
+ */
+export class SSEResponse<T = unknown> extends StreamingResponse<T | ServerSentEvent<T>> {
+  readonly keepalive: number;
+  readonly schema: StandardSchemaV1<unknown, T> | undefined;
+  /** The methods that may answer with an event stream. */
+  readonly allowedMethods = ["GET", "HEAD"];
+
+  constructor(source: StreamSource<T | ServerSentEvent<T>>, init?: SSEInit<T>) {
+    super(source, init, "text/event-stream; charset=utf-8");
+    this.keepalive = init?.keepalive === false ? 0 : (init?.keepalive ?? 15000);
+    this.schema = init?.schema;
+    // Caches and buffering proxies (nginx) must pass events through as they come.
+    if (this.headers["cache-control"] === undefined) this.setHeader("cache-control", "no-cache");
+    if (this.headers["x-accel-buffering"] === undefined) this.setHeader("x-accel-buffering", "no");
+  }
+
+  protected override encoder(): (item: T | ServerSentEvent<T>) => Chunk {
+    const schema = this.schema;
+    const check = schema
+      ? (data: unknown) => validateSync(schema, data, "SSE event data")
+      : (data: unknown) => data;
+    return (item) => {
+      if (ServerSentEvent.is(item)) {
+        return formatEvent(item.data === undefined ? item : { ...item, data: check(item.data) });
+      }
+      return formatData(check(item));
+    };
+  }
+
+  protected override get headersFirst(): boolean {
+    return true;
+  }
+
+  protected override get heartbeat(): StreamBody["heartbeat"] {
+    return this.keepalive > 0 ? { intervalMs: this.keepalive, frame: PING } : undefined;
+  }
+}
+
+export type { SSEEvent };

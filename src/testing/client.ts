@@ -1,0 +1,77 @@
+import type { App } from "../app.ts";
+import type { RunningServer, ServeOptions } from "../engine/node/serve.ts";
+
+/** Where a test client sends its requests. */
+export type ClientMode = "memory" | "socket";
+
+/** A fetch-shaped client bound to one app. */
+export interface TestClient {
+  readonly mode: ClientMode;
+  /** Like fetch, with a path (or full URL) relative to the app. */
+  fetch(path: string, init?: RequestInit): Promise<Response>;
+  /** The server's base URL (socket mode; starts it). */
+  url(): Promise<string>;
+  /** Stops the server, if one was started. */
+  close(): Promise<void>;
+}
+
+/**
+ * A client for tests that runs requests through `app.fetch` in memory, or over a real loopback
+ * socket through the Node engine. Both answer with a web Response, so one test body serves both.
+ *
+ * @example
+ * for (const mode of ["memory", "socket"] as const) {
+ *   const client = testClient(app, mode);
+ *   const res = await client.fetch("/json");
+ *   assert.deepEqual(await res.json(), { hello: "world" });
+ *   await client.close();
+ * }
+ */
+export function testClient(
+  app: App,
+  mode: ClientMode = "memory",
+  options: ServeOptions = {},
+): TestClient {
+  let server: Promise<RunningServer> | undefined;
+  const start = () => {
+    server ??= app.listen({ port: 0, host: "127.0.0.1", ...options });
+    return server;
+  };
+  return {
+    mode,
+    async fetch(path, init) {
+      if (mode === "memory") {
+        return app.fetch(new Request(new URL(path, "http://localhost"), init));
+      }
+      const s = await start();
+      return fetch(new URL(path, s.url), init);
+    },
+    async url() {
+      return mode === "memory" ? "http://localhost" : (await start()).url;
+    },
+    async close() {
+      if (server) await (await server).close();
+    },
+  };
+}
+
+/**
+ * The body of a response as raw chunks, as they arrive.
+ *
+ * @example
+ * for await (const chunk of chunks(res)) console.log(chunk.byteLength);
+ */
+export async function* chunks(res: Response): AsyncGenerator<Uint8Array> {
+  if (!res.body) return;
+  const reader = res.body.getReader();
+  try {
+    for (;;) {
+      const r = await reader.read();
+      if (r.done) return;
+      yield r.value;
+    }
+  } finally {
+    // Leaving the loop early (break, throw) cancels the body: a disconnect, seen by the server.
+    await reader.cancel().catch(() => {});
+  }
+}
