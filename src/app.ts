@@ -470,7 +470,8 @@ function compileRoute(app: App, handler: Handler<any>, options: RouteOptions) {
   const limit = options.bodyLimit;
   const run = async (req: SluiceRequest<any>): Promise<SluiceResponse> => {
     if (limit !== undefined) req.bodyLimit = limit;
-    const res = coerce(await handler(req));
+    let res = coerce(await handler(req));
+    if (res.prepare) res = await res.prepare(req);
     const allowed = (res as { allowedMethods?: string[] }).allowedMethods;
     if (allowed && !allowed.includes(req.method)) {
       // An event stream answers GET only (an EventSource never sends anything else): the producer

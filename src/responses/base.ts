@@ -1,5 +1,6 @@
 import { type SetCookie, stringifySetCookie } from "cookie";
 import { assertHeader, HeaderError } from "../headers.ts";
+import type { SluiceRequest } from "../request.ts";
 import type { StatusCode } from "../status.ts";
 import type { StreamBody } from "./stream.ts";
 
@@ -52,6 +53,13 @@ export abstract class SluiceResponse {
 
   /** The body source the engines write. */
   abstract body(): Body;
+
+  /**
+   * Resolves what this response needs to know about the request before it can be sent (a file's
+   * metadata, preconditions, ranges), and returns the response to send: itself or another.
+   * Called once, right after the handler returns, so middleware sees the final response.
+   */
+  prepare?(req: SluiceRequest<any>): SluiceResponse | Promise<SluiceResponse>;
 
   /**
    * Sets a header, replacing any earlier value. Throws a HeaderError for a name that is not a token

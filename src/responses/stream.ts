@@ -24,6 +24,8 @@ export interface StreamBody<T = unknown> {
   readonly headersFirst: boolean;
   /** Keepalive: send `frame` after `intervalMs` with no item. */
   readonly heartbeat?: { readonly intervalMs: number; readonly frame: Chunk };
+  /** The exact body length when it is known in advance (a file): sent as Content-Length. */
+  readonly length?: number;
   /** Bytes sent before the first item, also when there is none (a CSV header row). */
   readonly prelude?: Chunk;
   /** Opt-in: the last bytes to send when the producer fails midway, before the connection closes. */
@@ -95,6 +97,8 @@ export class StreamingResponse<T = Chunk> extends SluiceResponse {
     return false;
   }
 
+  /** The exact body length when it is known in advance (a file): sent as Content-Length. */
+  readonly length?: number;
   /** Bytes sent before the first item, if any. */
   protected prelude(): Chunk | undefined {
     return undefined;

@@ -108,6 +108,7 @@ function streamToWeb(
 ): Promise<Response> {
   delete response.headers["content-length"];
   delete response.headers["transfer-encoding"];
+  if (body.length !== undefined) response.headers["content-length"] = String(body.length);
   return new Promise<Response>((resolve) => {
     let controller!: ReadableStreamDefaultController<Uint8Array>;
     let wake: (() => void) | undefined;

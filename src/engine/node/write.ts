@@ -46,6 +46,7 @@ export function writeStreamBody(
   // never both Transfer-Encoding and Content-Length (RFC 9112 §6.1).
   delete headers["content-length"];
   delete headers["transfer-encoding"];
+  if (body.length !== undefined) headers["content-length"] = String(body.length);
   if (headers["content-type"] === "text/event-stream; charset=utf-8" && req.httpVersion === "1.1") {
     // Connection is a hop-by-hop HTTP/1.1 field; HTTP/2 forbids it (RFC 9113 §8.2.2).
     headers.connection ??= "keep-alive";
