@@ -62,6 +62,7 @@ export {
   StreamingResponse,
   type StreamSource,
 } from "./responses/stream.ts";
+export { escapeHTML } from "./internal/html.ts";
 // Status codes
 export {
   type ContentfulStatus,

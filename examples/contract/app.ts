@@ -1,0 +1,203 @@
+import { setTimeout as sleep } from "node:timers/promises";
+import {
+  App,
+  CSVResponse,
+  EmptyResponse,
+  escapeHTML,
+  HeaderError,
+  HTMLResponse,
+  HTTPError,
+  isLocalPath,
+  isValidHeaderValue,
+  JSONResponse,
+  NDJSONResponse,
+  RedirectResponse,
+  ServerSentEvent,
+  SSEResponse,
+  StreamingResponse,
+  sse,
+  TextResponse,
+} from "../../src/index.ts";
+
+/** Where the contract app finds its files. */
+export interface ContractOptions {
+  /** The directory mounted at /static. */
+  staticDir: string;
+  /** The file served by /file. */
+  bigFile: string;
+}
+
+/** A non-negative integer query parameter, or the default; anything else is a 400. */
+function int(value: string | undefined, fallback: number, name: string): number {
+  if (value === undefined || value === "") return fallback;
+  if (!/^\d{1,15}$/.test(value)) throw new HTTPError(400, `${name} must be a non-negative integer`);
+  return Number(value);
+}
+
+function optionalInt(value: string | undefined, name: string): number | undefined {
+  return value === undefined || value === "" ? undefined : int(value, 0, name);
+}
+
+/** An absolute http(s) URL, or a path on this origin that no browser reads as another host. */
+function redirectTarget(to: string | undefined): string {
+  if (to === undefined || to === "") throw new HTTPError(400, "to is required");
+  if (/[\0-\x1f\x7f]/.test(to)) throw new HTTPError(400, "redirect target contains control characters");
+  if (isLocalPath(to)) return to;
+  if (/^https?:\/\//i.test(to)) {
+    try {
+      const url = new URL(to);
+      if (url.protocol === "http:" || url.protocol === "https:") return to;
+    } catch {
+      // fall through to the 400
+    }
+  }
+  throw new HTTPError(400, "redirect target must be a path on this origin or an absolute http(s) URL");
+}
+
+/**
+ * The contract app of shared/contract/APP.md: every response type behind fixed routes, used by
+ * the end-to-end tests, the benchmarks and any outside client.
+ *
+ * @example
+ * const app = createContractApp({ staticDir: "public", bigFile: "public/big.bin" });
+ * await app.listen({ port: 3100 });
+ */
+export function createContractApp(options: ContractOptions): App {
+  const app = new App();
+  void options;
+
+  app.get("/json", () => ({ hello: "world" }));
+  app.get("/text", () => new TextResponse("hello, world"));
+  app.get("/html", (req) => {
+    const name = escapeHTML(req.query.name ?? "world");
+    return new HTMLResponse(
+      `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Hello</title></head><body><h1>Hello, ${name}!</h1></body></html>`,
+    );
+  });
+  app.get("/empty", () => new EmptyResponse());
+  app.get("/redirect", (req) => new RedirectResponse(redirectTarget(req.query.to), 307));
+  app.get("/header", (req) => {
+    const v = req.query.v ?? "";
+    if (!isValidHeaderValue(v)) {
+      throw new HTTPError(400, "v contains characters a header value cannot carry (CR, LF, NUL or other controls)");
+    }
+    return new JSONResponse({ echoed: v }).setHeader("x-echo", v);
+  });
+  app.get("/cookie", (req) => {
+    const { name, value = "", path } = req.query;
+    if (!name) throw new HTTPError(400, "name is required");
+    try {
+      return new JSONResponse({ set: name }).setCookie(name, value, path === undefined ? {} : { path });
+    } catch (err) {
+      if (err instanceof HeaderError) throw new HTTPError(400, err.message);
+      throw err;
+    }
+  });
+  app.post("/echo", async (req) => new JSONResponse(await req.json()));
+  app.get("/throw-early", () => {
+    throw new Error("this message must not reach the client");
+  });
+
+  app.get("/ndjson", (req) => {
+    const n = int(req.query.n, 10, "n");
+    const delay = int(req.query.delay, 0, "delay");
+    const signal = req.signal;
+    return new NDJSONResponse(
+      (async function* () {
+        for (let i = 0; i < n; i++) {
+          if (delay > 0 && i > 0) await sleep(delay, undefined, { signal });
+          yield { i, sq: i * i };
+        }
+      })(),
+    );
+  });
+  app.get("/ndjson-error", (req) => {
+    const n = int(req.query.n, 3, "n");
+    return new NDJSONResponse(
+      (async function* () {
+        for (let i = 0; i < n; i++) yield { i, sq: i * i };
+        throw new Error("the producer failed on purpose");
+      })(),
+    );
+  });
+  app.get("/stream", (req) => {
+    const n = int(req.query.n, 10, "n");
+    const size = int(req.query.size, 1024, "size");
+    if (size > 16 * 1024 * 1024) throw new HTTPError(400, "size must be at most 16 MiB");
+    const chunk = new Uint8Array(size).fill(0x61);
+    return new StreamingResponse(
+      (async function* () {
+        for (let i = 0; i < n; i++) yield chunk;
+      })(),
+    );
+  });
+  app.get(
+    "/stream-error",
+    () =>
+      new StreamingResponse(
+        (async function* () {
+          for (let i = 0; i < 3; i++) yield `chunk ${i}\n`;
+          throw new Error("the producer failed on purpose");
+        })(),
+      ),
+  );
+  app.get("/infinite", () => {
+    const chunk = new Uint8Array(64 * 1024).fill(0x62);
+    return new StreamingResponse(
+      (async function* () {
+        for (;;) yield chunk;
+      })(),
+    );
+  });
+  app.get("/sse", (req) => {
+    const n = optionalInt(req.query.n, "n");
+    const interval = int(req.query.interval, 0, "interval");
+    const keepalive = int(req.query.keepalive, 15000, "keepalive");
+    const last = req.lastEventId;
+    const start = last !== undefined && /^\d{1,15}$/.test(last) ? Number(last) + 1 : 0;
+    const signal = req.signal;
+    return new SSEResponse(
+      (async function* () {
+        for (let k = 0; n === undefined || k < n; k++) {
+          if (interval > 0 && k > 0) await sleep(interval, undefined, { signal });
+          const i = start + k;
+          yield sse({ id: i, event: "tick", data: { i, sq: i * i } });
+        }
+      })(),
+      { keepalive },
+    );
+  });
+  app.get("/sse-user", (req) => {
+    const { event, id, data, retry } = req.query;
+    if (retry !== undefined && !/^\d{1,10}$/.test(retry)) {
+      throw new HTTPError(400, "retry must be a non-negative integer (milliseconds)");
+    }
+    let ev: ServerSentEvent<string>;
+    try {
+      ev = new ServerSentEvent({
+        data: data ?? "",
+        event,
+        id,
+        retry: retry === undefined ? undefined : Number(retry),
+      });
+    } catch (err) {
+      // Refused before the stream starts: never an extra field on the wire.
+      throw new HTTPError(400, (err as Error).message);
+    }
+    return new SSEResponse([ev], { keepalive: false });
+  });
+  app.get("/csv", (req) => {
+    const n = int(req.query.n, 5, "n");
+    return new CSVResponse(
+      (function* () {
+        for (let i = 0; i < n; i++) {
+          yield { i, name: `name ${i}, "quoted"`, note: i % 2 ? `line one\nline two` : "plain" };
+        }
+      })(),
+      { columns: ["i", "name", "note"] },
+    );
+  });
+  app.get("/__stats", () => ({ streams: { ...app.stats.streams }, teardowns: app.stats.teardowns }));
+
+  return app;
+}
