@@ -424,8 +424,8 @@ export class App implements Mountable {
     if (found === null) return this.#miss(req);
     const store = found.store as Store;
     if (store.mount) {
-      const sub = path.slice(store.prefix!.length);
-      req.basePath += store.prefix!;
+      const [head, sub] = cutPrefix(path, store.prefix!);
+      req.basePath += head;
       req.path = sub === "" ? "/" : sub;
       return store.mount.dispatch(req);
     }
@@ -529,6 +529,16 @@ function splitSegments(path: string): string[] | null {
     for (const s of decoded.split(/[/\\]/)) if (s !== "" && s !== ".") out.push(s);
   }
   return out;
+}
+
+/**
+ * Cuts a percent-encoded path after a mount prefix. The router matched the prefix on the decoded
+ * path, so the cut falls after as many segments as the prefix has, not as many characters: under
+ * `/api`, `/%61pi/status` is `/status`.
+ */
+function cutPrefix(path: string, prefix: string): [head: string, rest: string] {
+  const head = path.split("/", prefix.split("/").length).join("/");
+  return [head, path.slice(head.length)];
 }
 
 function underPrefix(path: string, prefix: string[]): boolean {

@@ -1,5 +1,6 @@
 import type { App } from "../app.ts";
 import type { RunningServer, ServeOptions } from "../engine/node/serve.ts";
+import { type ParsedEvent, parseLines, parseNDJSON, parseSSE } from "./sse-parser.ts";
 
 /** Where a test client sends its requests. */
 export type ClientMode = "memory" | "socket";
@@ -74,4 +75,38 @@ export async function* chunks(res: Response): AsyncGenerator<Uint8Array> {
     // Leaving the loop early (break, throw) cancels the body: a disconnect, seen by the server.
     await reader.cancel().catch(() => {});
   }
+}
+
+/**
+ * The body of a response as text lines, as they arrive (LF or CRLF ends a line). Breaking out of
+ * the loop cancels the body, as a client that goes away would.
+ *
+ * @example
+ * for await (const line of lines(res)) if (line === "done") break;
+ */
+export function lines(res: Response): AsyncGenerator<string, void, undefined> {
+  return parseLines(chunks(res));
+}
+
+/**
+ * The body of an NDJSON response as parsed values, one per line, as they arrive. A line that is not
+ * JSON throws a SyntaxError naming its line number. Breaking out of the loop cancels the body.
+ *
+ * @example
+ * for await (const row of ndjson<{ id: number }>(res)) console.log(row.id);
+ */
+export function ndjson<T = unknown>(res: Response): AsyncGenerator<T, void, undefined> {
+  return parseNDJSON<T>(chunks(res));
+}
+
+/**
+ * The body of an event stream as the events an EventSource would dispatch (WHATWG rules: comments
+ * and pings skipped, data lines joined, the last event ID carried over). Breaking out of the loop
+ * cancels the body.
+ *
+ * @example
+ * for await (const ev of events(res)) if (ev.event === "done") break;
+ */
+export function events(res: Response): AsyncGenerator<ParsedEvent, void, undefined> {
+  return parseSSE(chunks(res));
 }

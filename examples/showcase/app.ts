@@ -1,0 +1,176 @@
+import { setTimeout as sleep } from "node:timers/promises";
+import {
+  App,
+  CSVResponse,
+  escapeHTML,
+  HTMLResponse,
+  HTTPError,
+  JSONResponse,
+  NDJSONResponse,
+  RedirectResponse,
+  SSEResponse,
+  type SluiceRequest,
+  sse,
+} from "../../src/index.ts";
+
+/** One page of the showcase: a title, a little text, and the HTML inside <main>. */
+function page(title: string, body: string): HTMLResponse {
+  return new HTMLResponse(`<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">
+<title>${escapeHTML(title)} · Sluice</title>
+<style>
+ body{font:16px/1.5 system-ui,sans-serif;max-width:46rem;margin:2rem auto;padding:0 1rem;color:#1d2733}
+ a{color:#0b62c4} code,pre{background:#f1f4f8;border-radius:4px;padding:.1rem .3rem}
+ pre{padding:.8rem;overflow:auto;max-height:22rem} li{margin:.3rem 0} .muted{color:#6b7785}
+</style></head>
+<body><p><a href="/">Sluice showcase</a></p><h1>${escapeHTML(title)}</h1>${body}</body></html>`);
+}
+
+const ticks: { id: number; at: string; value: number }[] = [];
+let nextTick = 0;
+
+/** A ticker shared by every live-feed client, keeping the last 100 events for resumption. */
+function tick(): void {
+  ticks.push({ id: nextTick++, at: new Date().toISOString(), value: Math.round(Math.random() * 1000) / 10 });
+  if (ticks.length > 100) ticks.shift();
+}
+
+async function* feed(req: SluiceRequest<any>): AsyncGenerator<ReturnType<typeof sse>> {
+  // Resume: an EventSource that reconnects sends the last id it saw; replay what came after it.
+  const last = Number(req.lastEventId ?? Number.NaN);
+  let cursor = Number.isInteger(last) ? last + 1 : Math.max(0, nextTick - 1);
+  // Each connection ends after 10 events so the page shows the reconnect-and-resume at work.
+  for (let sent = 0; sent < 10; ) {
+    const event = ticks.find((t) => t.id >= cursor);
+    if (event === undefined) {
+      await sleep(200, undefined, { signal: req.signal });
+      continue;
+    }
+    cursor = event.id + 1;
+    sent++;
+    yield sse({ id: event.id, event: "tick", data: event, retry: 1000 });
+  }
+}
+
+const ANSWER =
+  "Sluice streams each token the moment it is produced: no buffer waits to fill, the socket's backpressure paces the producer, and when you close the tab the generator's finally block runs.";
+
+/**
+ * The showcase: a landing page linking one example per response type.
+ *
+ * @example
+ * const app = createShowcaseApp();
+ * await app.listen({ port: 3000 });
+ */
+export function createShowcaseApp(): { app: App; stop: () => void } {
+  const app = new App();
+  const timer = setInterval(tick, 1000);
+  timer.unref();
+  tick();
+
+  app.get("/", () =>
+    page(
+      "Sluice showcase",
+      `<p>A streaming-first HTTP framework for TypeScript. Each link is one response type.</p>
+<h2>Buffered</h2><ul>
+<li><a href="/hello?name=you">JSON</a> — a returned object becomes <code>application/json</code></li>
+<li><a href="/greet?name=%3Cb%3Eyou%3C/b%3E">HTML</a> — user input escaped</li>
+<li><a href="/go">Redirect</a> — 307 to the JSON example</li>
+<li><a href="/oops">Problem details</a> — an HTTPError as <code>application/problem+json</code></li>
+</ul>
+<h2>Streaming</h2><ul>
+<li><a href="/live">Live feed (SSE)</a> — resumes from <code>Last-Event-ID</code> after a reconnect</li>
+<li><a href="/chat">LLM answer, token by token</a> — OpenAI-style <code>data:</code> chunks ending in <code>[DONE]</code></li>
+<li><a href="/export.ndjson?n=1000">NDJSON export</a> — 1,000 rows, batched on the wire</li>
+<li><a href="/export.csv?n=100">CSV download</a> — RFC 4180 quoting, as an attachment</li>
+</ul>`,
+    ),
+  );
+
+  app.get("/hello", (req) => ({ hello: req.query.name ?? "world" }));
+  app.get("/greet", (req) => page("Greeting", `<p>Hello, ${escapeHTML(req.query.name ?? "world")}!</p>`));
+  app.get("/go", () => new RedirectResponse("/hello?name=redirected"));
+  app.get("/oops", () => {
+    throw new HTTPError(418, "this teapot refuses to brew coffee");
+  });
+
+  app.get("/live", () =>
+    page(
+      "Live feed",
+      `<p>Events from <code>/live/events</code>. The server closes each connection after 10 events;
+the browser reconnects with <code>Last-Event-ID</code> and the feed resumes where it stopped, without gaps.</p>
+<p class="muted" id="state">connecting…</p><pre id="log"></pre>
+<script>
+const log = document.getElementById("log"), state = document.getElementById("state");
+const es = new EventSource("/live/events");
+let connections = 0;
+es.onopen = () => { connections++; state.textContent = "connected (connection " + connections + ")"; };
+es.onerror = () => { state.textContent = "reconnecting…"; };
+es.addEventListener("tick", (e) => {
+  const t = JSON.parse(e.data);
+  log.textContent = "#" + e.lastEventId + "  " + t.at + "  " + t.value + "\\n" + log.textContent;
+});
+</script>`,
+    ),
+  );
+  app.get("/live/events", (req) => new SSEResponse(feed(req), { keepalive: 15000 }));
+
+  app.get("/chat", () =>
+    page(
+      "LLM answer, token by token",
+      `<p>The answer streams from <code>/chat/completions</code> as OpenAI-style chunks.</p>
+<button id="ask">Ask</button><p id="answer" style="white-space:pre-wrap"></p>
+<script>
+document.getElementById("ask").onclick = async () => {
+  const out = document.getElementById("answer"); out.textContent = "";
+  const res = await fetch("/chat/completions");
+  const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
+  let buf = "";
+  for (;;) {
+    const { value, done } = await reader.read(); if (done) break;
+    buf += value; const frames = buf.split("\\n\\n"); buf = frames.pop();
+    for (const f of frames) {
+      const data = f.split("\\n").filter((l) => l.startsWith("data:")).map((l) => l.slice(5).trim()).join("\\n");
+      if (data === "[DONE]") return;
+      out.textContent += JSON.parse(data).choices[0].delta.content ?? "";
+    }
+  }
+};
+</script>`,
+    ),
+  );
+  app.get("/chat/completions", (req) => {
+    const signal = req.signal;
+    return new SSEResponse(
+      (async function* () {
+        const id = `chatcmpl-${Date.now()}`;
+        for (const token of ANSWER.match(/\S+\s*/g) ?? []) {
+          await sleep(40, undefined, { signal });
+          yield { id, object: "chat.completion.chunk", choices: [{ index: 0, delta: { content: token } }] };
+        }
+        yield "[DONE]";
+      })(),
+    );
+  });
+
+  app.get("/export.ndjson", (req) => {
+    const n = Math.min(Number(req.query.n ?? 1000) || 0, 1_000_000);
+    return new NDJSONResponse(
+      (function* () {
+        for (let i = 0; i < n; i++) yield { i, sq: i * i };
+      })(),
+    );
+  });
+  app.get("/export.csv", (req) => {
+    const n = Math.min(Number(req.query.n ?? 100) || 0, 1_000_000);
+    return new CSVResponse(
+      (function* () {
+        for (let i = 0; i < n; i++) yield { id: i, name: `row ${i}`, note: i % 3 ? "plain" : 'has "quotes", commas' };
+      })(),
+      { columns: ["id", "name", "note"], filename: "export.csv" },
+    );
+  });
+  app.get("/api/status", () => new JSONResponse({ ok: true }));
+
+  return { app, stop: () => clearInterval(timer) };
+}
