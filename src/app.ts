@@ -6,9 +6,24 @@ import type { RunningServer, ServeOptions } from "./engine/node/serve.ts";
 import { disposeSource, runTeardowns } from "./engine/pump.ts";
 import { HTTPError, problemBody } from "./errors.ts";
 import type { SluiceRequest } from "./request.ts";
+import { APIResponse } from "./responses/api.ts";
 import { BufferedResponse, type SluiceResponse } from "./responses/base.ts";
-import { EmptyResponse } from "./responses/buffered.ts";
+import { EmptyResponse, JSONResponse, type RedirectResponse } from "./responses/buffered.ts";
+import type { NDJSONResponse } from "./responses/ndjson.ts";
+import type { SSEResponse } from "./responses/sse.ts";
 import type { StreamSource } from "./responses/stream.ts";
+import {
+  type AnySchema,
+  type BodyDecl,
+  declSchema,
+  type Input,
+  type NDJSONDecl,
+  type Output,
+  type ResponseDecl,
+  type SSEDecl,
+  validateRequestPart,
+} from "./schema.ts";
+import { type StaticOptions, staticMount } from "./static/mount.ts";
 import type { ErrorStatus } from "./status.ts";
 
 /** What a handler may return (see `coerce`). */
@@ -42,14 +57,49 @@ export type PathParams<Path extends string> = {
 } & (Path extends `${string}*` ? { "*": string } : unknown);
 
 /**
+ * What the declarations of a route make of its request: params from the path (or its params
+ * schema), query, headers and body from their schemas.
+ */
+export type ShapeOf<Path extends string, O> = {
+  params: O extends { params: infer S extends AnySchema } ? Output<S> : PathParams<Path>;
+  query: O extends { query: infer S extends AnySchema } ? Output<S> : Record<string, string>;
+  headers: O extends { headers: infer S extends AnySchema }
+    ? Output<S>
+    : Readonly<Record<string, string>>;
+  body: O extends { body: infer S extends AnySchema } ? Output<S> : unknown;
+};
+
+/** What a handler may return for one declared response. */
+type DeclResult<D> = D extends null
+  ? EmptyResponse | undefined | void
+  : D extends NDJSONDecl<infer S>
+    ? NDJSONResponse<Input<S>>
+    : D extends SSEDecl<infer S>
+      ? SSEResponse<Input<S>>
+      : D extends BodyDecl<infer S>
+        ? Input<S> | JSONResponse<Input<S>> | APIResponse<S>
+        : D extends AnySchema
+          ? Input<D> | JSONResponse<Input<D>> | APIResponse<D>
+          : never;
+
+/**
+ * What a handler may return: anything `coerce` accepts, or — when the route declares `responses`
+ * — only what those declarations allow (plus problems and redirects).
+ */
+export type ResultOf<O> = O extends { responses: infer R }
+  ? DeclResult<R[keyof R]> | ProblemResponse | RedirectResponse
+  : HandlerResult;
+
+/**
  * A route handler: gets the request, returns a value (see `HandlerResult`), maybe asynchronously.
+ * Its types follow the route's path and declarations.
  *
  * @example
  * const hello: Handler<"/hello/:name"> = (req) => `hello, ${req.params.name}`;
  */
-export type Handler<Path extends string = string> = (
-  req: SluiceRequest<PathParams<Path>>,
-) => HandlerResult | Promise<HandlerResult>;
+export type Handler<Path extends string = string, O = {}> = (
+  req: SluiceRequest<ShapeOf<Path, O>>,
+) => ResultOf<O> | Promise<ResultOf<O>>;
 
 /**
  * Middleware wraps what comes after it: it may act before, call `next()` to run the rest and get
@@ -68,8 +118,10 @@ export type Middleware = (
 ) => HandlerResult | Promise<HandlerResult>;
 
 /**
- * Options of one route. Schemas for validation and OpenAPI are declared here too (see the typed
- * routes section of the README).
+ * Options of one route: limits, middleware, documentation, and schemas (any Standard Schema
+ * validator: zod, valibot, arktype, ...). Declared schemas validate the request before the handler
+ * runs (a failure is a 422 listing each issue with its path), type the handler, check what it
+ * returns, and describe the route in the OpenAPI document.
  */
 export interface RouteOptions {
   /** Largest request body the readers accept, in bytes (default 1 MiB). */
@@ -82,6 +134,30 @@ export interface RouteOptions {
   description?: string;
   /** Tags, for the API document. */
   tags?: string[];
+  /** A unique id for the operation, for the API document (default: from method and path). */
+  operationId?: string;
+  /** Marks the operation deprecated in the API document. */
+  deprecated?: boolean;
+  /** Leaves the route out of the API document. */
+  hidden?: boolean;
+  /** Schema of the path parameters (strings in; coerce where you need numbers). */
+  params?: AnySchema;
+  /** Schema of the query (first value of each name, strings). */
+  query?: AnySchema;
+  /** Schema of the headers (lower-case names, strings). */
+  headers?: AnySchema;
+  /** Schema of the body: JSON, or a form (urlencoded or multipart) read as an object. */
+  body?: AnySchema;
+  /** What the route answers, by status. */
+  responses?: { readonly [status: number]: ResponseDecl };
+}
+
+/** One route of the app, as the API document sees it. */
+export interface RouteInfo {
+  readonly method: string;
+  /** The path as declared (find-my-way syntax: `:param`, `*`), with mount prefixes. */
+  readonly path: string;
+  readonly options: RouteOptions;
 }
 
 /** What the error hook is told about where an error happened. */
@@ -110,8 +186,11 @@ export interface StreamStats {
   teardowns: number;
 }
 
+/** A handler as the app stores it, whatever its declared types. */
+type AnyHandler = (req: SluiceRequest<any>) => unknown;
+
 interface Route {
-  handler: Handler<any>;
+  handler: AnyHandler;
   options: RouteOptions;
   run: (req: SluiceRequest<any>) => Promise<SluiceResponse>;
 }
@@ -165,6 +244,8 @@ export class App implements Mountable {
   readonly #middleware: Middleware[] = [];
   readonly #scoped: { segments: string[]; mw: Middleware }[] = [];
   readonly #methods = new Set<string>();
+  readonly #routes: RouteInfo[] = [];
+  readonly #mounts: { prefix: string; target: Mountable }[] = [];
   #onError: ErrorHook = defaultErrorHook;
   /** Stream counters, shared by every engine serving this app. */
   readonly stats: StreamStats = {
@@ -179,14 +260,14 @@ export class App implements Mountable {
    * app.route("PURGE", "/cache/:key", (req) => cache.delete(req.params.key));
    */
   route<Path extends string>(method: Method, path: Path, handler: Handler<Path>): this;
-  route<Path extends string>(
+  route<Path extends string, const O extends RouteOptions>(
     method: Method,
     path: Path,
-    options: RouteOptions,
-    handler: Handler<Path>,
+    options: O,
+    handler: Handler<Path, O>,
   ): this;
-  route(method: Method, path: string, a: RouteOptions | Handler<any>, b?: Handler<any>): this {
-    const handler = (typeof a === "function" ? a : b) as Handler<any>;
+  route(method: Method, path: string, a: RouteOptions | AnyHandler, b?: AnyHandler): this {
+    const handler = (typeof a === "function" ? a : b) as AnyHandler;
     const options = typeof a === "function" ? {} : a;
     if (typeof handler !== "function")
       throw new TypeError(`route ${method} ${path} has no handler`);
@@ -194,7 +275,26 @@ export class App implements Mountable {
     this.#methods.add(m);
     const route: Route = { handler, options, run: compileRoute(this, handler, options) };
     this.#router.on(m as HTTPMethod, path, noop, { route } satisfies Store);
+    this.#routes.push({ method: m, path, options });
     return this;
+  }
+
+  /**
+   * Every route of the app, mounted apps included (with their prefix), in the order declared: what
+   * the OpenAPI document is built from.
+   *
+   * @example
+   * for (const r of app.routes()) console.log(r.method, r.path);
+   */
+  routes(): RouteInfo[] {
+    const out: RouteInfo[] = [...this.#routes];
+    for (const { prefix, target } of this.#mounts) {
+      if (target instanceof App) {
+        for (const r of target.routes())
+          out.push({ ...r, path: prefix + (r.path === "/" ? "" : r.path) || "/" });
+      }
+    }
+    return out;
   }
 
   /**
@@ -205,7 +305,11 @@ export class App implements Mountable {
    * app.get("/movies/:id", (req) => movies.get(req.params.id));
    */
   get<Path extends string>(path: Path, handler: Handler<Path>): this;
-  get<Path extends string>(path: Path, options: RouteOptions, handler: Handler<Path>): this;
+  get<Path extends string, const O extends RouteOptions>(
+    path: Path,
+    options: O,
+    handler: Handler<Path, O>,
+  ): this;
   get(path: string, a: any, b?: any): this {
     return this.route("GET", path, a, b);
   }
@@ -217,7 +321,11 @@ export class App implements Mountable {
    * app.post("/items", async (req) => ({ created: await req.json() }));
    */
   post<Path extends string>(path: Path, handler: Handler<Path>): this;
-  post<Path extends string>(path: Path, options: RouteOptions, handler: Handler<Path>): this;
+  post<Path extends string, const O extends RouteOptions>(
+    path: Path,
+    options: O,
+    handler: Handler<Path, O>,
+  ): this;
   post(path: string, a: any, b?: any): this {
     return this.route("POST", path, a, b);
   }
@@ -229,7 +337,11 @@ export class App implements Mountable {
    * app.put("/items/:id", async (req) => save(req.params.id, await req.json()));
    */
   put<Path extends string>(path: Path, handler: Handler<Path>): this;
-  put<Path extends string>(path: Path, options: RouteOptions, handler: Handler<Path>): this;
+  put<Path extends string, const O extends RouteOptions>(
+    path: Path,
+    options: O,
+    handler: Handler<Path, O>,
+  ): this;
   put(path: string, a: any, b?: any): this {
     return this.route("PUT", path, a, b);
   }
@@ -241,7 +353,11 @@ export class App implements Mountable {
    * app.patch("/items/:id", async (req) => update(req.params.id, await req.json()));
    */
   patch<Path extends string>(path: Path, handler: Handler<Path>): this;
-  patch<Path extends string>(path: Path, options: RouteOptions, handler: Handler<Path>): this;
+  patch<Path extends string, const O extends RouteOptions>(
+    path: Path,
+    options: O,
+    handler: Handler<Path, O>,
+  ): this;
   patch(path: string, a: any, b?: any): this {
     return this.route("PATCH", path, a, b);
   }
@@ -253,7 +369,11 @@ export class App implements Mountable {
    * app.delete("/items/:id", (req) => { remove(req.params.id); });
    */
   delete<Path extends string>(path: Path, handler: Handler<Path>): this;
-  delete<Path extends string>(path: Path, options: RouteOptions, handler: Handler<Path>): this;
+  delete<Path extends string, const O extends RouteOptions>(
+    path: Path,
+    options: O,
+    handler: Handler<Path, O>,
+  ): this;
   delete(path: string, a: any, b?: any): this {
     return this.route("DELETE", path, a, b);
   }
@@ -265,7 +385,11 @@ export class App implements Mountable {
    * app.options("/upload", () => new EmptyResponse({ headers: { "accept-post": "image/png" } }));
    */
   options<Path extends string>(path: Path, handler: Handler<Path>): this;
-  options<Path extends string>(path: Path, options: RouteOptions, handler: Handler<Path>): this;
+  options<Path extends string, const O extends RouteOptions>(
+    path: Path,
+    options: O,
+    handler: Handler<Path, O>,
+  ): this;
   options(path: string, a: any, b?: any): this {
     return this.route("OPTIONS", path, a, b);
   }
@@ -277,7 +401,11 @@ export class App implements Mountable {
    * app.all("/anything", (req) => ({ method: req.method }));
    */
   all<Path extends string>(path: Path, handler: Handler<Path>): this;
-  all<Path extends string>(path: Path, options: RouteOptions, handler: Handler<Path>): this;
+  all<Path extends string, const O extends RouteOptions>(
+    path: Path,
+    options: O,
+    handler: Handler<Path, O>,
+  ): this;
   all(path: string, a: any, b?: any): this {
     for (const m of METHODS) this.route(m, path, a, b);
     return this;
@@ -309,11 +437,17 @@ export class App implements Mountable {
    * const api = new App();
    * api.get("/status", () => ({ ok: true }));
    * app.mount("/api", api); // GET /api/status
+   * app.mount("/static", "public", { cacheControl: { maxAge: 3600 } }); // a directory
+   * app.mount("/favicon.ico", "assets/favicon.ico"); // one file
    */
-  mount(prefix: string, target: Mountable): this {
+  mount(prefix: string, target: Mountable): this;
+  mount(prefix: string, path: string, options?: StaticOptions): this;
+  mount(prefix: string, mountable: Mountable | string, options?: StaticOptions): this {
+    const target = typeof mountable === "string" ? staticMount(mountable, options) : mountable;
     const p = prefix.replace(/\/+$/, "");
     if (!p.startsWith("/")) throw new TypeError(`mount prefix must start with "/": ${prefix}`);
     const store: Store = { mount: target, prefix: p };
+    this.#mounts.push({ prefix: p, target });
     this.#router.all(p, noop, store);
     this.#router.all(`${p}/*`, noop, store);
     for (const m of METHODS) this.#methods.add(m);
@@ -429,7 +563,9 @@ export class App implements Mountable {
       req.path = sub === "" ? "/" : sub;
       return store.mount.dispatch(req);
     }
-    req.params = found.params as Record<string, string>;
+    // The router's params object has a prototype of its own, so a handler returning it would not
+    // be recognised as plain JSON: hand out a plain copy.
+    req.params = { ...found.params } as Record<string, string>;
     return store.route!.run(req);
   }
 
@@ -466,12 +602,58 @@ function defaultErrorHook(error: unknown, context: ErrorContext): void {
   console.error(`[sluice] ${context.phase} error${where}:`, error);
 }
 
-function compileRoute(app: App, handler: Handler<any>, options: RouteOptions) {
+const FORM_BODY = /^(?:application\/x-www-form-urlencoded|multipart\/form-data)$/;
+
+/** Reads and validates the parts of a request that the route declares schemas for. */
+async function validateRequest(req: SluiceRequest<any>, o: RouteOptions): Promise<void> {
+  if (o.params) req.params = await validateRequestPart(o.params, req.params, "params");
+  if (o.query) req.validated.query = await validateRequestPart(o.query, req.rawQuery(), "query");
+  if (o.headers)
+    req.validated.headers = await validateRequestPart(o.headers, req.headers, "headers");
+  if (o.body) {
+    const raw = FORM_BODY.test(req.contentType ?? "")
+      ? Object.fromEntries(await req.form())
+      : await req.json();
+    req.body = await validateRequestPart(o.body, raw, "body");
+  }
+}
+
+/**
+ * Holds a response to its route's declarations: a JSON body is validated (and serialised through
+ * the schema, so transforms apply) against the schema of its status; a declared stream gets its
+ * item schema, so each item is checked as it is sent.
+ */
+async function checkResponse(
+  res: SluiceResponse,
+  responses: NonNullable<RouteOptions["responses"]>,
+): Promise<SluiceResponse> {
+  const decl = responses[res.status];
+  if (decl === undefined || decl === null) return res;
+  if ("stream" in decl) {
+    const r = res as { schema?: AnySchema };
+    if ("schema" in res && r.schema === undefined) r.schema = decl.item;
+    return res;
+  }
+  const schema = declSchema(decl);
+  if (!schema) return res;
+  if (res instanceof APIResponse) {
+    res.schema ??= schema;
+    return res.prepare();
+  }
+  if (res instanceof JSONResponse) return APIResponse.from(res, schema).prepare();
+  return res;
+}
+
+function compileRoute(app: App, handler: AnyHandler, options: RouteOptions) {
   const limit = options.bodyLimit;
+  const declared = options.params || options.query || options.headers || options.body;
+  const responses = options.responses;
   const run = async (req: SluiceRequest<any>): Promise<SluiceResponse> => {
     if (limit !== undefined) req.bodyLimit = limit;
+    if (declared) await validateRequest(req, options);
     let res = coerce(await handler(req));
     if (res.prepare) res = await res.prepare(req);
+    if (responses) res = await checkResponse(res, responses);
     const allowed = (res as { allowedMethods?: string[] }).allowedMethods;
     if (allowed && !allowed.includes(req.method)) {
       // An event stream answers GET only (an EventSource never sends anything else): the producer

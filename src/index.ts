@@ -12,7 +12,10 @@ export {
   type Mountable,
   type PathParams,
   ProblemResponse,
+  type ResultOf,
+  type RouteInfo,
   type RouteOptions,
+  type ShapeOf,
   type StreamStats,
 } from "./app.ts";
 export { coerce } from "./coerce.ts";
@@ -23,6 +26,7 @@ export { type RunningServer, type ServeOptions, serve } from "./engine/node/serv
 // Errors and headers
 export { HTTPError, type ProblemExtensions, problemBody } from "./errors.ts";
 export { assertHeader, HeaderError, isValidHeaderName, isValidHeaderValue } from "./headers.ts";
+export { escapeHTML } from "./internal/html.ts";
 export { SSEFormatError } from "./internal/sse.ts";
 // Schemas
 export {
@@ -30,7 +34,24 @@ export {
   SchemaError,
   type StandardSchemaV1,
 } from "./internal/standard-schema.ts";
-export { DEFAULT_BODY_LIMIT, SluiceRequest } from "./request.ts";
+export {
+  JSONRPC_ERRORS,
+  JSONRPCError,
+  JSONRPCErrorResponse,
+  type JSONRPCFailure,
+  type JSONRPCId,
+  JSONRPCResponse,
+  JSONRPCRouter,
+  type JSONRPCSuccess,
+} from "./jsonrpc.ts";
+export {
+  DEFAULT_BODY_LIMIT,
+  type DefaultShape,
+  type RequestShape,
+  SluiceRequest,
+} from "./request.ts";
+// Typed routes, API responses and JSON-RPC
+export { APIResponse } from "./responses/api.ts";
 // Buffered responses
 export {
   type BackgroundTask,
@@ -53,6 +74,8 @@ export {
 } from "./responses/buffered.ts";
 // Streaming responses
 export { type CSVInit, CSVResponse, type CSVRow } from "./responses/csv.ts";
+// Files
+export { type FileInit, FileResponse } from "./responses/file.ts";
 export { type NDJSONInit, NDJSONResponse } from "./responses/ndjson.ts";
 export { ServerSentEvent, type SSEEvent, type SSEInit, SSEResponse, sse } from "./responses/sse.ts";
 export {
@@ -62,7 +85,19 @@ export {
   StreamingResponse,
   type StreamSource,
 } from "./responses/stream.ts";
-export { escapeHTML } from "./internal/html.ts";
+export {
+  type AnySchema,
+  type BodyDecl,
+  type Input,
+  isSchema,
+  type NDJSONDecl,
+  ndjsonOf,
+  type Output,
+  type ResponseDecl,
+  type SSEDecl,
+  sseOf,
+  type ValidationIssue,
+} from "./schema.ts";
 // Status codes
 export {
   type ContentfulStatus,

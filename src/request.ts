@@ -8,6 +8,25 @@ const JSON_TYPE = /^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i;
 const FORM_TYPE = /^(?:application\/x-www-form-urlencoded|multipart\/form-data)\s*(?:;|$)/i;
 
 /**
+ * The typed parts of a request: what a route's path and schemas make of params, query, headers and
+ * body. Without schemas: params from the path, query and headers as strings, body unknown.
+ */
+export interface RequestShape {
+  params: unknown;
+  query: unknown;
+  headers: unknown;
+  body: unknown;
+}
+
+/** The shape of a request whose route declares nothing. */
+export interface DefaultShape {
+  params: Record<string, string>;
+  query: Record<string, string>;
+  headers: Readonly<Record<string, string>>;
+  body: unknown;
+}
+
+/**
  * The request a handler receives. It is lazy: query, cookies and headers are parsed on first use,
  * and the body is read only when a reader is called, never past the route's limit (1 MiB by
  * default): over it 413, malformed 400, wrong content type 415, each a problem+json response.
@@ -17,7 +36,7 @@ const FORM_TYPE = /^(?:application\/x-www-form-urlencoded|multipart\/form-data)\
  * @example
  * app.post("/echo", async (req) => ({ got: await req.json(), from: req.ip, q: req.query.q }));
  */
-export abstract class SluiceRequest<P = Record<string, string>> {
+export abstract class SluiceRequest<S extends RequestShape = DefaultShape> {
   /** The method, upper case. */
   abstract readonly method: string;
   /** The request target as received: percent-encoded path and query. */
@@ -30,13 +49,20 @@ export abstract class SluiceRequest<P = Record<string, string>> {
   abstract readonly signal: AbortSignal;
   /** One header's value (names are case-insensitive), or undefined. */
   abstract header(name: string): string | undefined;
-  /** All header fields, lower-case names. */
-  abstract get headers(): Readonly<Record<string, string>>;
+  /** All header fields as received, lower-case names. */
+  protected abstract rawHeaders(): Readonly<Record<string, string>>;
   /** The raw body, chunk by chunk; null when there is none. Read once. */
   protected abstract rawBody(): AsyncIterable<Uint8Array> | null;
 
-  /** Path parameters of the matched route, percent-decoded. */
-  params: P = {} as P;
+  /** Path parameters of the matched route, percent-decoded (validated when the route has a params schema). */
+  params: S["params"] = {} as S["params"];
+  /**
+   * The validated body, when the route declares a body schema (read and checked before the handler
+   * runs); undefined otherwise — use the body readers.
+   */
+  body: S["body"] = undefined as S["body"];
+  /** @internal validated query and headers, set by the app when the route declares schemas */
+  validated: { query?: unknown; headers?: unknown } = {};
   /** Largest body the readers accept, in bytes; set from the route's options. */
   bodyLimit = DEFAULT_BODY_LIMIT;
   /** @internal the prefix a mounted app stripped */
@@ -74,8 +100,22 @@ export abstract class SluiceRequest<P = Record<string, string>> {
     return this.#search;
   }
 
-  /** The query as an object: the first value of each name (see `searchParams` for all of them). */
-  get query(): Record<string, string> {
+  /** All header fields, lower-case names (validated when the route has a headers schema). */
+  get headers(): S["headers"] {
+    return (this.validated.headers ?? this.rawHeaders()) as S["headers"];
+  }
+
+  /**
+   * The query as an object: the first value of each name (see `searchParams` for all of them), or
+   * the validated query when the route has a query schema.
+   */
+  get query(): S["query"] {
+    if (this.validated.query !== undefined) return this.validated.query as S["query"];
+    return this.rawQuery();
+  }
+
+  /** The query as strings: the first value of each name. */
+  rawQuery(): Record<string, string> {
     if (this.#query === undefined) {
       const out: Record<string, string> = {};
       for (const [k, v] of this.searchParams) if (!(k in out)) out[k] = v;

@@ -239,6 +239,14 @@ export async function runStream(t: StreamTarget): Promise<void> {
   let end: StreamEnd = "errored";
   let iterator: Iterator<unknown> | AsyncIterator<unknown> | undefined;
   try {
+    if (signal.aborted) {
+      // The client left before the stream started (while the handler was still working): the
+      // producer is closed unstarted, as for HEAD.
+      end = "aborted";
+      t.truncate();
+      await disposeSource(body.source).catch((e) => report(t, e, "teardown"));
+      return;
+    }
     const opened = openSource(body.source);
     iterator = opened.iterator;
     let sync = opened.sync;
@@ -272,6 +280,8 @@ export async function runStream(t: StreamTarget): Promise<void> {
       } catch (error) {
         if (signal.aborted) {
           end = "aborted";
+          // Nothing was sent: end the exchange now (a shutdown must not wait for its deadline).
+          t.truncate();
           return;
         }
         end = "errored";
@@ -280,6 +290,7 @@ export async function runStream(t: StreamTarget): Promise<void> {
       }
       if (signal.aborted) {
         end = "aborted";
+        t.truncate();
         return;
       }
       t.sendHead();
@@ -301,6 +312,7 @@ export async function runStream(t: StreamTarget): Promise<void> {
     // Opening the source failed: nothing was sent.
     end = signal.aborted ? "aborted" : "errored";
     if (end === "errored") t.replace(error);
+    else t.truncate();
   } finally {
     if (iterator) {
       try {

@@ -1,6 +1,6 @@
 import { contentDisposition } from "../internal/content-disposition.ts";
 import { csvEncoder, csvRow } from "../internal/csv.ts";
-import type { Chunk, StreamInit, StreamSource } from "./stream.ts";
+import type { Chunk, Encoder, StreamInit, StreamSource } from "./stream.ts";
 import { StreamingResponse } from "./stream.ts";
 
 /** A CSV row: an object (values taken by column) or an array (values in order). */
@@ -48,7 +48,7 @@ export class CSVResponse<T extends CSVRow = CSVRow> extends StreamingResponse<T>
       : undefined;
   }
 
-  protected override encoder(): (row: T) => Chunk {
+  protected override encoder(): Encoder<T> {
     return csvEncoder(this.#columns, {
       header: this.#columns ? false : this.#header,
       escapeFormulae: this.#escape,

@@ -1,6 +1,6 @@
 import { encodeNDJSON } from "../internal/ndjson.ts";
 import { type StandardSchemaV1, validateSync } from "../internal/standard-schema.ts";
-import type { Chunk, StreamInit, StreamSource } from "./stream.ts";
+import type { Chunk, Encoder, StreamInit, StreamSource } from "./stream.ts";
 import { StreamingResponse } from "./stream.ts";
 
 /** Options of an NDJSON response. */
@@ -21,14 +21,17 @@ export interface NDJSONInit<T> extends Omit<StreamInit<T>, "mediaType"> {
  * }()));
  */
 export class NDJSONResponse<T = unknown> extends StreamingResponse<T> {
-  readonly schema: StandardSchemaV1<unknown, T> | undefined;
+  /** Each item is validated against it before it is sent. */
+  schema: StandardSchemaV1<unknown, T> | undefined;
+  /** Tells an NDJSON stream from other streams, also in types. */
+  readonly format = "ndjson" as const;
 
   constructor(source: StreamSource<T>, init?: NDJSONInit<T>) {
     super(source, init, "application/x-ndjson");
     this.schema = init?.schema;
   }
 
-  protected override encoder(): (item: T) => Chunk {
+  protected override encoder(): Encoder<T> {
     const schema = this.schema;
     if (!schema) return encodeNDJSON;
     return (item) => encodeNDJSON(validateSync(schema, item, "NDJSON item"));

@@ -1,6 +1,6 @@
 import { formatData, formatEvent, PING, type SSEEvent, validateSSEEvent } from "../internal/sse.ts";
 import { type StandardSchemaV1, validateSync } from "../internal/standard-schema.ts";
-import type { Chunk, StreamBody, StreamInit, StreamSource } from "./stream.ts";
+import type { Chunk, Encoder, StreamBody, StreamInit, StreamSource } from "./stream.ts";
 import { StreamingResponse } from "./stream.ts";
 
 const EVENT = Symbol.for("sluice.ServerSentEvent");
@@ -82,7 +82,10 @@ export interface SSEInit<T> extends Omit<StreamInit<T | ServerSentEvent<T>>, "me
  */
 export class SSEResponse<T = unknown> extends StreamingResponse<T | ServerSentEvent<T>> {
   readonly keepalive: number;
-  readonly schema: StandardSchemaV1<unknown, T> | undefined;
+  /** Each event's data is validated against it before it is sent. */
+  schema: StandardSchemaV1<unknown, T> | undefined;
+  /** Tells an event stream from other streams, also in types. */
+  readonly format = "sse" as const;
   /** The methods that may answer with an event stream. */
   readonly allowedMethods = ["GET", "HEAD"];
 
@@ -95,7 +98,7 @@ export class SSEResponse<T = unknown> extends StreamingResponse<T | ServerSentEv
     if (this.headers["x-accel-buffering"] === undefined) this.setHeader("x-accel-buffering", "no");
   }
 
-  protected override encoder(): (item: T | ServerSentEvent<T>) => Chunk {
+  protected override encoder(): Encoder<T | ServerSentEvent<T>> {
     const schema = this.schema;
     const check = schema
       ? (data: unknown) => validateSync(schema, data, "SSE event data")

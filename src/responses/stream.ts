@@ -12,6 +12,12 @@ export type StreamSource<T> = Iterable<T> | AsyncIterable<T> | ReadableStream<T>
 export type Chunk = string | Uint8Array;
 
 /**
+ * Item to bytes. Declared through a method so its parameter is bivariant: a response over `never`
+ * items (`new CSVResponse([])`) is still a response.
+ */
+export type Encoder<T> = { encode(item: T): Chunk }["encode"];
+
+/**
  * The stream body the engines write: a source, an encoder from item to bytes, and how it behaves.
  * One pipeline serves every streaming type (DESIGN.md §2).
  */
@@ -19,7 +25,7 @@ export interface StreamBody<T = unknown> {
   readonly kind: "stream";
   readonly source: StreamSource<T>;
   /** Item to bytes. Throwing here is a mid-stream error like a producer's. */
-  readonly encode: (item: T) => Chunk;
+  encode(item: T): Chunk;
   /** Send the headers before the first item (SSE), instead of after it. */
   readonly headersFirst: boolean;
   /** Keepalive: send `frame` after `intervalMs` with no item. */
@@ -83,7 +89,7 @@ export class StreamingResponse<T = Chunk> extends SluiceResponse {
    * Makes the encoder for one sending of this response (item to bytes). Raw streams accept strings
    * and Uint8Arrays only; subclasses frame their items here.
    */
-  protected encoder(): (item: T) => Chunk {
+  protected encoder(): Encoder<T> {
     return (item) => {
       if (typeof item === "string" || item instanceof Uint8Array) return item;
       throw new TypeError(

@@ -2,7 +2,7 @@ import type { App } from "../../app.ts";
 import type { SluiceResponse } from "../../responses/base.ts";
 import type { Chunk, StreamBody } from "../../responses/stream.ts";
 import { isContentless } from "../../status.ts";
-import { runStream, runTeardowns, type Sink } from "../pump.ts";
+import { BATCH_BYTES, runStream, runTeardowns, type Sink } from "../pump.ts";
 import { type FetchInfo, FetchRequest } from "./request.ts";
 
 const encoder = new TextEncoder();
@@ -113,6 +113,9 @@ function streamToWeb(
     let controller!: ReadableStreamDefaultController<Uint8Array>;
     let wake: (() => void) | undefined;
     let closed = false;
+    let started = false;
+    // A truncation waiting for the reader to take what was written before it.
+    let failWhenRead: (() => void) | undefined;
     const signal = req.signal;
     const stream = new ReadableStream<Uint8Array>(
       {
@@ -120,6 +123,10 @@ function streamToWeb(
           controller = c;
         },
         pull() {
+          if (failWhenRead && controller.desiredSize === BATCH_BYTES) {
+            failWhenRead();
+            failWhenRead = undefined;
+          }
           wake?.();
           wake = undefined;
         },
@@ -130,7 +137,7 @@ function streamToWeb(
         },
       },
       // Backpressure: roughly one batch may wait in the stream's queue.
-      { highWaterMark: 64 * 1024, size: (chunk) => chunk.byteLength },
+      { highWaterMark: BATCH_BYTES, size: (chunk) => chunk.byteLength },
     );
     signal.addEventListener("abort", () => wake?.(), { once: true });
     const sink: Sink = {
@@ -141,7 +148,9 @@ function streamToWeb(
       },
       drained: () =>
         new Promise<void>((r) => {
-          if (signal.aborted || closed) return r();
+          // The reader may have emptied the queue while the pump awaited the producer: its pull()
+          // has come and gone, and no other comes until something is enqueued.
+          if (signal.aborted || closed || (controller.desiredSize ?? 0) > 0) return r();
           wake = r;
         }),
       // setTimeout(0) is the portable "after pending I/O" on runtimes without setImmediate.
@@ -158,6 +167,7 @@ function streamToWeb(
       signal,
       sink,
       sendHead() {
+        started = true;
         resolve(
           new Response(head ? null : stream, {
             status: response.status,
@@ -173,11 +183,15 @@ function streamToWeb(
         }
       },
       truncate() {
-        if (!closed) {
-          closed = true;
-          // The reader sees an error, never a clean end that lies.
-          controller.error(new Error("stream truncated: the producer failed"));
-        }
+        if (closed) return;
+        closed = true;
+        // Aborted before the head went out: whoever asked is gone, and no response is owed.
+        if (!started) return resolve(Response.error());
+        // The reader sees an error, never a clean end that lies; but only after what was written
+        // before it, as a socket would deliver it (controller.error() drops the queue).
+        const fail = () => controller.error(new Error("stream truncated: the producer failed"));
+        if (controller.desiredSize === BATCH_BYTES) fail();
+        else failWhenRead = fail;
       },
       replace(error) {
         closed = true;

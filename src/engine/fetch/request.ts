@@ -43,7 +43,7 @@ export class FetchRequest extends SluiceRequest<any> {
     return this.raw.headers.get(name) ?? undefined;
   }
 
-  get headers(): Readonly<Record<string, string>> {
+  protected rawHeaders(): Readonly<Record<string, string>> {
     this.#headers ??= Object.fromEntries(this.raw.headers);
     return this.#headers;
   }

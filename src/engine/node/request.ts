@@ -53,7 +53,7 @@ export class NodeRequest extends SluiceRequest<any> {
     return Array.isArray(v) ? v.join(", ") : v;
   }
 
-  get headers(): Readonly<Record<string, string>> {
+  protected rawHeaders(): Readonly<Record<string, string>> {
     return this.raw.headers as Record<string, string>;
   }
 

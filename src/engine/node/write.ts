@@ -1,8 +1,8 @@
 import type { ServerResponse } from "node:http";
 import type { App } from "../../app.ts";
 import type { SluiceResponse } from "../../responses/base.ts";
-import type { Chunk, StreamBody } from "../../responses/stream.ts";
-import { runStream, runTeardowns, type Sink } from "../pump.ts";
+import type { Chunk, StreamBody, StreamSource } from "../../responses/stream.ts";
+import { disposeSource, runStream, runTeardowns, type Sink } from "../pump.ts";
 import type { NodeRequest } from "./request.ts";
 
 /**
@@ -16,16 +16,23 @@ export function runAfter(
   response: SluiceResponse,
   sent: boolean,
 ): void {
-  void runTeardowns({ app, request: req, response }).then(async () => {
-    if (!sent) return;
-    for (const task of response.tasks.splice(0)) {
-      try {
-        await task();
-      } catch (error) {
-        app.report(error, { request: req, phase: "background" });
+  // A stream that never started (the client left while the handler worked) still holds its
+  // source open: a web or Node stream must be cancelled, never left to the garbage collector.
+  const source = (response as { source?: StreamSource<unknown> }).source;
+  const disposed = sent || source === undefined ? Promise.resolve() : disposeSource(source);
+  void disposed
+    .catch((error) => app.report(error, { request: req, phase: "teardown" }))
+    .then(() => runTeardowns({ app, request: req, response }))
+    .then(async () => {
+      if (!sent) return;
+      for (const task of response.tasks.splice(0)) {
+        try {
+          await task();
+        } catch (error) {
+          app.report(error, { request: req, phase: "background" });
+        }
       }
-    }
-  });
+    });
 }
 
 /**
@@ -47,7 +54,14 @@ export function writeStreamBody(
   delete headers["content-length"];
   delete headers["transfer-encoding"];
   if (body.length !== undefined) headers["content-length"] = String(body.length);
-  if (headers["content-type"] === "text/event-stream; charset=utf-8" && req.httpVersion === "1.1") {
+  if (
+    headers["content-type"] === "text/event-stream; charset=utf-8" &&
+    req.httpVersion === "1.1" &&
+    // Not when the connection will close anyway (the client sent `Connection: close`, or the
+    // server is shutting down): an explicit keep-alive would make Node keep it open (RFC 9112 §9.6).
+    res.shouldKeepAlive &&
+    !res.hasHeader("connection")
+  ) {
     // Connection is a hop-by-hop HTTP/1.1 field; HTTP/2 forbids it (RFC 9113 §8.2.2).
     headers.connection ??= "keep-alive";
   }
@@ -56,7 +70,9 @@ export function writeStreamBody(
     write: (chunk: Chunk) => res.write(chunk),
     drained: () =>
       new Promise<void>((resolve) => {
-        if (signal.aborted || res.destroyed) return resolve();
+        // The consumer may have drained while the pump awaited the producer: "drain" has fired
+        // already and will not fire again, so waiting for it would stall the stream for good.
+        if (signal.aborted || res.destroyed || !res.writableNeedDrain) return resolve();
         const done = () => {
           res.off("drain", done);
           signal.removeEventListener("abort", done);

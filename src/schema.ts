@@ -1,0 +1,141 @@
+import { HTTPError } from "./errors.ts";
+import {
+  formatPath,
+  type StandardIssue,
+  type StandardSchemaV1,
+} from "./internal/standard-schema.ts";
+
+/** Any Standard Schema validator. */
+export type AnySchema = StandardSchemaV1<any, any>;
+
+/**
+ * The output (validated) type of a schema.
+ *
+ * @example
+ * type Item = Output<typeof ItemSchema>;
+ */
+export type Output<S> = S extends StandardSchemaV1<any, infer O> ? O : never;
+
+/**
+ * The input type of a schema (what a handler hands in before it is validated and serialised).
+ *
+ * @example
+ * type ItemIn = Input<typeof ItemSchema>;
+ */
+export type Input<S> = S extends StandardSchemaV1<infer I, any> ? I : never;
+
+/** A declared NDJSON stream of items of one schema (see `ndjsonOf`). */
+export interface NDJSONDecl<S extends AnySchema = AnySchema> {
+  readonly stream: "ndjson";
+  readonly item: S;
+  readonly mediaType: "application/x-ndjson" | "application/jsonl";
+  readonly description?: string;
+}
+
+/** A declared Server-Sent Events stream whose event data has one schema (see `sseOf`). */
+export interface SSEDecl<S extends AnySchema = AnySchema> {
+  readonly stream: "sse";
+  readonly item: S;
+  /** The event names the stream may send, for the document. */
+  readonly events?: readonly string[];
+  readonly description?: string;
+}
+
+/** A declared buffered body with a schema and, optionally, a description. */
+export interface BodyDecl<S extends AnySchema = AnySchema> {
+  readonly schema: S;
+  readonly description?: string;
+  readonly mediaType?: string;
+}
+
+/**
+ * What a route may answer with one status: a schema (a JSON body), a stream declaration, a body
+ * declaration with a description, or null for no content.
+ */
+export type ResponseDecl = AnySchema | NDJSONDecl | SSEDecl | BodyDecl | null;
+
+/**
+ * Declares a route's NDJSON stream of `item`s: each item is validated as it is sent, the handler
+ * must return an `NDJSONResponse` of that type, and the API document carries the `itemSchema`.
+ *
+ * @example
+ * app.get("/movies", { responses: { 200: ndjsonOf(Movie) } }, () => new NDJSONResponse(movies()));
+ */
+export function ndjsonOf<S extends AnySchema>(
+  item: S,
+  options: { mediaType?: NDJSONDecl["mediaType"]; description?: string } = {},
+): NDJSONDecl<S> {
+  return {
+    stream: "ndjson",
+    item,
+    mediaType: options.mediaType ?? "application/x-ndjson",
+    description: options.description,
+  };
+}
+
+/**
+ * Declares a route's event stream whose `data` follows `item`: data is validated as it is sent, the
+ * handler must return an `SSEResponse` of that type, and the document describes each event.
+ *
+ * @example
+ * app.get("/ticks", { responses: { 200: sseOf(Tick, { events: ["tick"] }) } }, () => new SSEResponse(ticks()));
+ */
+export function sseOf<S extends AnySchema>(
+  item: S,
+  options: { events?: readonly string[]; description?: string } = {},
+): SSEDecl<S> {
+  return { stream: "sse", item, events: options.events, description: options.description };
+}
+
+/**
+ * True for a value that is a Standard Schema validator.
+ *
+ * @example
+ * isSchema(z.string()); // true
+ */
+export function isSchema(value: unknown): value is AnySchema {
+  return (
+    (typeof value === "object" || typeof value === "function") &&
+    value !== null &&
+    typeof (value as Partial<AnySchema>)["~standard"]?.validate === "function"
+  );
+}
+
+/** The schema of a buffered response declaration, if it has one. */
+export function declSchema(decl: ResponseDecl | undefined): AnySchema | undefined {
+  if (!decl) return undefined;
+  if (isSchema(decl)) return decl;
+  if ("schema" in decl) return decl.schema;
+  return undefined;
+}
+
+/** One validation issue as it appears in a 422 problem: where, which path, what. */
+export interface ValidationIssue {
+  in: "params" | "query" | "headers" | "body";
+  path: string;
+  message: string;
+}
+
+/**
+ * Validates a request part; a failure throws a 422 HTTPError whose problem lists every issue with
+ * where it is (`in`) and its path (a JSON pointer).
+ *
+ * @example
+ * const body = await validateRequestPart(ItemSchema, await req.json(), "body");
+ */
+export async function validateRequestPart<S extends AnySchema>(
+  schema: S,
+  value: unknown,
+  part: ValidationIssue["in"],
+): Promise<Output<S>> {
+  const result = await schema["~standard"].validate(value);
+  if (result.issues) {
+    const errors = result.issues.map((i: StandardIssue) => ({
+      in: part,
+      path: formatPath(i.path),
+      message: i.message,
+    }));
+    throw new HTTPError(422, `the request ${part} is invalid`, {}, { errors });
+  }
+  return result.value as Output<S>;
+}
