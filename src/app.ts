@@ -631,7 +631,7 @@ async function checkResponse(
   if (decl === undefined || decl === null) return res;
   if ("stream" in decl) {
     const r = res as { schema?: AnySchema };
-    if ("schema" in res && r.schema === undefined) r.schema = decl.item;
+    if (decl.validate && "schema" in res && r.schema === undefined) r.schema = decl.item;
     return res;
   }
   const schema = declSchema(decl);

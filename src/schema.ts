@@ -30,6 +30,8 @@ export interface NDJSONDecl<S extends AnySchema = AnySchema> {
   readonly item: S;
   readonly mediaType: "application/x-ndjson" | "application/jsonl";
   readonly description?: string;
+  /** Validate each item at run time too (off by default: types and the document hold it). */
+  readonly validate?: boolean;
 }
 
 /** A declared Server-Sent Events stream whose event data has one schema (see `sseOf`). */
@@ -39,6 +41,8 @@ export interface SSEDecl<S extends AnySchema = AnySchema> {
   /** The event names the stream may send, for the document. */
   readonly events?: readonly string[];
   readonly description?: string;
+  /** Validate each event's data at run time too (off by default: types and the document hold it). */
+  readonly validate?: boolean;
 }
 
 /** A declared buffered body with a schema and, optionally, a description. */
@@ -55,36 +59,40 @@ export interface BodyDecl<S extends AnySchema = AnySchema> {
 export type ResponseDecl = AnySchema | NDJSONDecl | SSEDecl | BodyDecl | null;
 
 /**
- * Declares a route's NDJSON stream of `item`s: each item is validated as it is sent, the handler
- * must return an `NDJSONResponse` of that type, and the API document carries the `itemSchema`.
+ * Declares a route's NDJSON stream of `item`s: the handler must return an `NDJSONResponse` of that
+ * type, and the API document carries the `itemSchema`. With `validate: true` each item is also
+ * checked as it is sent (a failure is a mid-stream error); that costs a validation per item, so it
+ * is opt-in for streams.
  *
  * @example
  * app.get("/movies", { responses: { 200: ndjsonOf(Movie) } }, () => new NDJSONResponse(movies()));
  */
 export function ndjsonOf<S extends AnySchema>(
   item: S,
-  options: { mediaType?: NDJSONDecl["mediaType"]; description?: string } = {},
+  options: { mediaType?: NDJSONDecl["mediaType"]; description?: string; validate?: boolean } = {},
 ): NDJSONDecl<S> {
   return {
     stream: "ndjson",
     item,
     mediaType: options.mediaType ?? "application/x-ndjson",
     description: options.description,
+    validate: options.validate,
   };
 }
 
 /**
- * Declares a route's event stream whose `data` follows `item`: data is validated as it is sent, the
- * handler must return an `SSEResponse` of that type, and the document describes each event.
+ * Declares a route's event stream whose `data` follows `item`: the handler must return an
+ * `SSEResponse` of that type, and the document describes each event. With `validate: true` each
+ * event's data is also checked as it is sent.
  *
  * @example
  * app.get("/ticks", { responses: { 200: sseOf(Tick, { events: ["tick"] }) } }, () => new SSEResponse(ticks()));
  */
 export function sseOf<S extends AnySchema>(
   item: S,
-  options: { events?: readonly string[]; description?: string } = {},
+  options: { events?: readonly string[]; description?: string; validate?: boolean } = {},
 ): SSEDecl<S> {
-  return { stream: "sse", item, events: options.events, description: options.description };
+  return { stream: "sse", item, events: options.events, description: options.description, validate: options.validate };
 }
 
 /**

@@ -1,23 +1,31 @@
 import { setTimeout as sleep } from "node:timers/promises";
+import { z } from "zod";
 import {
   App,
   CSVResponse,
   EmptyResponse,
   escapeHTML,
+  FileResponse,
   HeaderError,
   HTMLResponse,
   HTTPError,
   isLocalPath,
   isValidHeaderValue,
   JSONResponse,
+  JSONRPCRouter,
   NDJSONResponse,
+  ndjsonOf,
+  ProblemResponse,
   RedirectResponse,
   ServerSentEvent,
   SSEResponse,
   StreamingResponse,
   sse,
+  sseOf,
   TextResponse,
 } from "../../src/index.ts";
+import { serveOpenAPI } from "../../src/openapi/index.ts";
+import { resolveStaticFile } from "../../src/static/index.ts";
 
 /** Where the contract app finds its files. */
 export interface ContractOptions {
@@ -27,6 +35,9 @@ export interface ContractOptions {
   bigFile: string;
 }
 
+const Row = z.object({ i: z.number().int(), sq: z.number().int() });
+const ItemIn = z.object({ name: z.string().min(1).max(100), qty: z.number().int().min(1) });
+const Item = ItemIn.extend({ id: z.number().int() });
 /** A non-negative integer query parameter, or the default; anything else is a 400. */
 function int(value: string | undefined, fallback: number, name: string): number {
   if (value === undefined || value === "") return fallback;
@@ -41,7 +52,8 @@ function optionalInt(value: string | undefined, name: string): number | undefine
 /** An absolute http(s) URL, or a path on this origin that no browser reads as another host. */
 function redirectTarget(to: string | undefined): string {
   if (to === undefined || to === "") throw new HTTPError(400, "to is required");
-  if (/[\0-\x1f\x7f]/.test(to)) throw new HTTPError(400, "redirect target contains control characters");
+  if (/[\0-\x1f\x7f]/.test(to))
+    throw new HTTPError(400, "redirect target contains control characters");
   if (isLocalPath(to)) return to;
   if (/^https?:\/\//i.test(to)) {
     try {
@@ -51,7 +63,10 @@ function redirectTarget(to: string | undefined): string {
       // fall through to the 400
     }
   }
-  throw new HTTPError(400, "redirect target must be a path on this origin or an absolute http(s) URL");
+  throw new HTTPError(
+    400,
+    "redirect target must be a path on this origin or an absolute http(s) URL",
+  );
 }
 
 /**
@@ -64,7 +79,7 @@ function redirectTarget(to: string | undefined): string {
  */
 export function createContractApp(options: ContractOptions): App {
   const app = new App();
-  void options;
+  let nextId = 1;
 
   app.get("/json", () => ({ hello: "world" }));
   app.get("/text", () => new TextResponse("hello, world"));
@@ -79,7 +94,10 @@ export function createContractApp(options: ContractOptions): App {
   app.get("/header", (req) => {
     const v = req.query.v ?? "";
     if (!isValidHeaderValue(v)) {
-      throw new HTTPError(400, "v contains characters a header value cannot carry (CR, LF, NUL or other controls)");
+      throw new HTTPError(
+        400,
+        "v contains characters a header value cannot carry (CR, LF, NUL or other controls)",
+      );
     }
     return new JSONResponse({ echoed: v }).setHeader("x-echo", v);
   });
@@ -87,7 +105,11 @@ export function createContractApp(options: ContractOptions): App {
     const { name, value = "", path } = req.query;
     if (!name) throw new HTTPError(400, "name is required");
     try {
-      return new JSONResponse({ set: name }).setCookie(name, value, path === undefined ? {} : { path });
+      return new JSONResponse({ set: name }).setCookie(
+        name,
+        value,
+        path === undefined ? {} : { path },
+      );
     } catch (err) {
       if (err instanceof HeaderError) throw new HTTPError(400, err.message);
       throw err;
@@ -98,19 +120,23 @@ export function createContractApp(options: ContractOptions): App {
     throw new Error("this message must not reach the client");
   });
 
-  app.get("/ndjson", (req) => {
-    const n = int(req.query.n, 10, "n");
-    const delay = int(req.query.delay, 0, "delay");
-    const signal = req.signal;
-    return new NDJSONResponse(
-      (async function* () {
-        for (let i = 0; i < n; i++) {
-          if (delay > 0 && i > 0) await sleep(delay, undefined, { signal });
-          yield { i, sq: i * i };
-        }
-      })(),
-    );
-  });
+  app.get(
+    "/ndjson",
+    { summary: "NDJSON rows", tags: ["streams"], responses: { 200: ndjsonOf(Row) } },
+    (req) => {
+      const n = int(req.query.n, 10, "n");
+      const delay = int(req.query.delay, 0, "delay");
+      const signal = req.signal;
+      return new NDJSONResponse(
+        (async function* () {
+          for (let i = 0; i < n; i++) {
+            if (delay > 0 && i > 0) await sleep(delay, undefined, { signal });
+            yield { i, sq: i * i };
+          }
+        })(),
+      );
+    },
+  );
   app.get("/ndjson-error", (req) => {
     const n = int(req.query.n, 3, "n");
     return new NDJSONResponse(
@@ -149,24 +175,32 @@ export function createContractApp(options: ContractOptions): App {
       })(),
     );
   });
-  app.get("/sse", (req) => {
-    const n = optionalInt(req.query.n, "n");
-    const interval = int(req.query.interval, 0, "interval");
-    const keepalive = int(req.query.keepalive, 15000, "keepalive");
-    const last = req.lastEventId;
-    const start = last !== undefined && /^\d{1,15}$/.test(last) ? Number(last) + 1 : 0;
-    const signal = req.signal;
-    return new SSEResponse(
-      (async function* () {
-        for (let k = 0; n === undefined || k < n; k++) {
-          if (interval > 0 && k > 0) await sleep(interval, undefined, { signal });
-          const i = start + k;
-          yield sse({ id: i, event: "tick", data: { i, sq: i * i } });
-        }
-      })(),
-      { keepalive },
-    );
-  });
+  app.get(
+    "/sse",
+    {
+      summary: "A tick every interval",
+      tags: ["streams"],
+      responses: { 200: sseOf(Row, { events: ["tick"] }) },
+    },
+    (req) => {
+      const n = optionalInt(req.query.n, "n");
+      const interval = int(req.query.interval, 0, "interval");
+      const keepalive = int(req.query.keepalive, 15000, "keepalive");
+      const last = req.lastEventId;
+      const start = last !== undefined && /^\d{1,15}$/.test(last) ? Number(last) + 1 : 0;
+      const signal = req.signal;
+      return new SSEResponse(
+        (async function* () {
+          for (let k = 0; n === undefined || k < n; k++) {
+            if (interval > 0 && k > 0) await sleep(interval, undefined, { signal });
+            const i = start + k;
+            yield sse({ id: i, event: "tick", data: { i, sq: i * i } });
+          }
+        })(),
+        { keepalive },
+      );
+    },
+  );
   app.get("/sse-user", (req) => {
     const { event, id, data, retry } = req.query;
     if (retry !== undefined && !/^\d{1,10}$/.test(retry)) {
@@ -197,7 +231,43 @@ export function createContractApp(options: ContractOptions): App {
       { columns: ["i", "name", "note"] },
     );
   });
-  app.get("/__stats", () => ({ streams: { ...app.stats.streams }, teardowns: app.stats.teardowns }));
+  // Files. The guard is scoped by decoded segments, the way the file server reads the path, so
+  // /static/%70rivate/, //static/private/ and the like meet it too.
+  app.use("/static/private", (req, next) =>
+    req.header("authorization") === "Bearer letmein"
+      ? next()
+      : new ProblemResponse(401, "send authorization: Bearer letmein", undefined, {
+          "www-authenticate": 'Bearer realm="private"',
+        }),
+  );
+  app.mount("/static", options.staticDir);
+  app.get("/file", () => new FileResponse(options.bigFile));
+  app.get("/download/:name", async (req) => {
+    // The raw, still percent-encoded name: the router's decoded param would be decoded twice.
+    const raw = req.path.slice("/download".length);
+    const path = await resolveStaticFile(options.staticDir, raw);
+    const filename = req.query.filename || req.params.name;
+    return new FileResponse(path, { filename, disposition: "attachment" });
+  });
+  app.get("/__stats", () => ({
+    streams: { ...app.stats.streams },
+    teardowns: app.stats.teardowns,
+  }));
 
+  app.post(
+    "/items",
+    { summary: "Create an item", tags: ["items"], body: ItemIn, responses: { 201: Item } },
+    (req) => {
+      const item = { id: nextId++, ...req.body };
+      return new JSONResponse(item, { status: 201 });
+    },
+  );
+
+  const rpc = new JSONRPCRouter()
+    .method("add", { params: z.object({ a: z.number(), b: z.number() }) }, ({ a, b }) => a + b)
+    .method("echo", (params) => params ?? null);
+  app.post("/rpc", { summary: "JSON-RPC 2.0: add, echo", tags: ["rpc"] }, rpc.handler(app));
+
+  serveOpenAPI(app, { info: { title: "Sluice contract app", version: "1.0.0" } });
   return app;
 }
