@@ -25,6 +25,7 @@ import {
 } from "./schema.ts";
 import { type StaticOptions, staticMount } from "./static/mount.ts";
 import type { ErrorStatus } from "./status.ts";
+import type { TemplateEngine } from "./templates/engine.ts";
 
 /** What a handler may return (see `coerce`). */
 export type HandlerResult =
@@ -103,7 +104,9 @@ export type Handler<Path extends string = string, O = {}> = (
 
 /**
  * Middleware wraps what comes after it: it may act before, call `next()` to run the rest and get
- * its response, change that response, or return a value of its own without calling `next()`.
+ * its response, change that response, or return a value of its own without calling `next()`. When
+ * what follows throws (a 404, an HTTPError, a failing handler), `next()` resolves to the problem
+ * response the error renders as (already reported to the error hook), so after-hooks see errors too.
  *
  * @example
  * const timing: Middleware = async (req, next) => {
@@ -247,6 +250,7 @@ export class App implements Mountable {
   readonly #routes: RouteInfo[] = [];
   readonly #mounts: { prefix: string; target: Mountable }[] = [];
   #onError: ErrorHook = defaultErrorHook;
+  #templates: TemplateEngine | undefined;
   /** Stream counters, shared by every engine serving this app. */
   readonly stats: StreamStats = {
     streams: { started: 0, completed: 0, aborted: 0, errored: 0, active: 0 },
@@ -479,6 +483,19 @@ export class App implements Mountable {
     }
   }
 
+  /**
+   * Sets the template engine TemplateResponse renders with (see `sluice/templates`), for this app
+   * and the apps mounted in it; a mounted app with an engine of its own uses its own.
+   *
+   * @example
+   * app.templates(liquidEngine({ dir: "templates" }));
+   * app.get("/", () => new TemplateResponse("index", { title: "Home" }));
+   */
+  templates(engine: TemplateEngine): this {
+    this.#templates = engine;
+    return this;
+  }
+
   #chain: ((req: SluiceRequest<any>) => Promise<SluiceResponse>) | undefined;
 
   /**
@@ -534,6 +551,7 @@ export class App implements Mountable {
 
   /** @internal */
   dispatch(req: SluiceRequest<any>): Promise<SluiceResponse> {
+    if (this.#templates) req.templates = this.#templates;
     this.#chain ??= this.#compileChain();
     return this.#chain(req);
   }
@@ -544,7 +562,7 @@ export class App implements Mountable {
     for (const { segments, mw } of this.#scoped) {
       layers.push((req, next) => (underPrefix(req.path, segments) ? mw(req, next) : next()));
     }
-    return layers.length === 0 ? route : wrap(layers, route);
+    return layers.length === 0 ? route : wrap(this, layers, route);
   }
 
   async #route(req: SluiceRequest<any>): Promise<SluiceResponse> {
@@ -673,10 +691,11 @@ function compileRoute(app: App, handler: AnyHandler, options: RouteOptions) {
   };
   const mws =
     options.use === undefined ? [] : Array.isArray(options.use) ? options.use : [options.use];
-  return mws.length === 0 ? run : wrap(mws, run);
+  return mws.length === 0 ? run : wrap(app, mws, run);
 }
 
 function wrap(
+  app: App,
   layers: Middleware[],
   inner: (req: SluiceRequest<any>) => Promise<SluiceResponse>,
 ): (req: SluiceRequest<any>) => Promise<SluiceResponse> {
@@ -686,7 +705,9 @@ function wrap(
       const result = await mw(req, () => {
         if (called) throw new Error("middleware called next() twice");
         called = true;
-        return next(req);
+        // What follows may throw (a 404, a failed handler): next() hands back its problem response,
+        // so after-hooks (security headers, logging) see errors too.
+        return next(req).catch((err) => app.errorResponse(err, req));
       });
       return coerce(result);
     },

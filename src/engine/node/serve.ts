@@ -1,5 +1,5 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
+import type { AddressInfo, Socket } from "node:net";
 import type { App } from "../../app.ts";
 import type { Body, SluiceResponse } from "../../responses/base.ts";
 import { isContentless } from "../../status.ts";
@@ -46,15 +46,23 @@ export interface RunningServer {
 export async function serve(app: App, options: ServeOptions = {}): Promise<RunningServer> {
   const host = options.host ?? "127.0.0.1";
   const inflight = new Set<NodeRequest>();
+  // Requests in flight per connection, so shutdown can close connections that have none — also
+  // those that never sent a request, which closeIdleConnections() leaves open.
+  const busy = new Map<Socket, number>();
   let closing: Promise<void> | undefined;
 
   const server = createServer((raw, res) => {
     const req = new NodeRequest(raw);
     inflight.add(req);
+    const socket = raw.socket;
+    busy.set(socket, (busy.get(socket) ?? 0) + 1);
     // Disconnect is detected on the response: the request's "close" fires as soon as its body has
     // been read, long before the response ends.
     res.once("close", () => {
       inflight.delete(req);
+      const n = (busy.get(socket) ?? 1) - 1;
+      if (busy.has(socket)) busy.set(socket, n);
+      if (closing && n === 0) socket.destroySoon();
       if (!res.writableFinished) req.abort(new Error("client disconnected"));
     });
     if (closing) res.setHeader("connection", "close");
@@ -62,6 +70,10 @@ export async function serve(app: App, options: ServeOptions = {}): Promise<Runni
       (response) => respond(app, req, res, response),
       (err) => fail(app, req, res, err),
     );
+  });
+  server.on("connection", (socket: Socket) => {
+    busy.set(socket, 0);
+    socket.once("close", () => busy.delete(socket));
   });
   if (options.keepAliveTimeout !== undefined) server.keepAliveTimeout = options.keepAliveTimeout;
   server.on("clientError", (err: NodeJS.ErrnoException, socket) => {
@@ -88,7 +100,7 @@ export async function serve(app: App, options: ServeOptions = {}): Promise<Runni
     port,
     url: `http://${shown}:${port}`,
     close() {
-      closing ??= shutdown(server, inflight, options.shutdownTimeout ?? 5000);
+      closing ??= shutdown(server, inflight, busy, options.shutdownTimeout ?? 5000);
       return closing;
     },
   };
@@ -97,15 +109,20 @@ export async function serve(app: App, options: ServeOptions = {}): Promise<Runni
 async function shutdown(
   server: Server,
   inflight: Set<NodeRequest>,
+  busy: Map<Socket, number>,
   timeout: number,
 ): Promise<void> {
   const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-  server.closeIdleConnections();
+  const closeIdle = () => {
+    server.closeIdleConnections();
+    for (const [socket, n] of busy) if (n === 0) socket.destroySoon();
+  };
+  closeIdle();
   // Streams may never end on their own (SSE, /infinite): end them now so their teardown runs.
   for (const req of inflight) if (req.streaming) req.abort(new Error("server shutting down"));
   const deadline = setTimeout(() => server.closeAllConnections(), timeout);
   deadline.unref();
-  const idle = setInterval(() => server.closeIdleConnections(), 50);
+  const idle = setInterval(closeIdle, 50);
   try {
     await closed;
   } finally {
