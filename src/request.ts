@@ -1,5 +1,6 @@
 import { parseCookie } from "cookie";
 import { HTTPError } from "./errors.ts";
+import type { TemplateEngine } from "./templates/engine.ts";
 
 /** Default limit for request bodies read by `json()`, `text()`, `form()`, `bytes()`, `stream()`. */
 export const DEFAULT_BODY_LIMIT = 1024 * 1024;
@@ -67,6 +68,8 @@ export abstract class SluiceRequest<S extends RequestShape = DefaultShape> {
   bodyLimit = DEFAULT_BODY_LIMIT;
   /** @internal the prefix a mounted app stripped */
   basePath = "";
+  /** @internal the template engine of the innermost app that has one (see `App.templates`) */
+  templates: TemplateEngine | undefined = undefined;
 
   #path: string | undefined;
   #search: URLSearchParams | undefined;

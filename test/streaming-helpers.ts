@@ -51,9 +51,14 @@ export interface RawExchange {
 
 /**
  * Sends `request` as is over a fresh TCP connection and collects everything the server sends
- * until it closes the connection (bounded by `ms`).
+ * until it closes the connection, or until `done` says the response is complete (bounded by `ms`).
  */
-export function rawExchange(port: number, request: string, ms = 5000): Promise<RawExchange> {
+export function rawExchange(
+  port: number,
+  request: string,
+  ms = 5000,
+  done?: (raw: Buffer) => boolean,
+): Promise<RawExchange> {
   return new Promise((resolve, reject) => {
     const socket = connect(port, "127.0.0.1");
     const parts: Buffer[] = [];
@@ -61,7 +66,10 @@ export function rawExchange(port: number, request: string, ms = 5000): Promise<R
       socket.destroy();
       reject(new Error(`raw exchange did not end within ${ms} ms: ${Buffer.concat(parts)}`));
     }, ms);
-    socket.on("data", (d: Buffer) => parts.push(d));
+    socket.on("data", (d: Buffer) => {
+      parts.push(d);
+      if (done?.(Buffer.concat(parts))) socket.destroy();
+    });
     socket.on("error", () => {});
     socket.on("close", () => {
       clearTimeout(timer);
@@ -76,6 +84,9 @@ export function rawExchange(port: number, request: string, ms = 5000): Promise<R
     socket.write(request);
   });
 }
+
+/** True once a chunked response has come in full (its terminating chunk). */
+export const chunkedEnd = (raw: Buffer): boolean => raw.includes("\r\n0\r\n\r\n");
 
 /** Header fields of a raw response head, by lower-case name (repeated names keep every value). */
 export function headerFields(head: string): Map<string, string[]> {
@@ -112,7 +123,10 @@ export function dechunk(body: Buffer): { data: Buffer; complete: boolean } {
 const CRLF2 = Buffer.from("\r\n\r\n");
 
 /** A node:http GET whose response the test reads (or pauses) itself. */
-export function nodeGet(url: string, headers: Record<string, string> = {}): Promise<IncomingMessage> {
+export function nodeGet(
+  url: string,
+  headers: Record<string, string> = {},
+): Promise<IncomingMessage> {
   return new Promise((resolve, reject) => {
     const req = httpRequest(url, { headers, agent: false }, resolve);
     req.on("error", reject);
@@ -123,4 +137,23 @@ export function nodeGet(url: string, headers: Record<string, string> = {}): Prom
 /** How many file descriptors this process has open (Linux). */
 export function openFds(): number {
   return readdirSync("/proc/self/fd").length;
+}
+
+/**
+ * Waits until `value()` has not changed for `quietMs` (it stopped on its own), at most `ms`, and
+ * returns it.
+ */
+export async function settled(value: () => number, quietMs: number, ms: number): Promise<number> {
+  const deadline = Date.now() + ms;
+  let last = value();
+  let since = Date.now();
+  for (;;) {
+    await new Promise((r) => setTimeout(r, 10));
+    const now = value();
+    if (now !== last) {
+      last = now;
+      since = Date.now();
+    } else if (Date.now() - since >= quietMs) return now;
+    if (Date.now() > deadline) throw new Error(`value kept changing for ${ms} ms (now ${now})`);
+  }
 }

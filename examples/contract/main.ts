@@ -1,5 +1,5 @@
-import { fileURLToPath } from "node:url";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { createContractApp } from "./app.ts";
 
 const host = process.env.HOST ?? "127.0.0.1";

@@ -8,8 +8,8 @@ import {
   JSONResponse,
   NDJSONResponse,
   RedirectResponse,
-  SSEResponse,
   type SluiceRequest,
+  SSEResponse,
   sse,
 } from "../../src/index.ts";
 
@@ -31,7 +31,11 @@ let nextTick = 0;
 
 /** A ticker shared by every live-feed client, keeping the last 100 events for resumption. */
 function tick(): void {
-  ticks.push({ id: nextTick++, at: new Date().toISOString(), value: Math.round(Math.random() * 1000) / 10 });
+  ticks.push({
+    id: nextTick++,
+    at: new Date().toISOString(),
+    value: Math.round(Math.random() * 1000) / 10,
+  });
   if (ticks.length > 100) ticks.shift();
 }
 
@@ -88,7 +92,9 @@ export function createShowcaseApp(): { app: App; stop: () => void } {
   );
 
   app.get("/hello", (req) => ({ hello: req.query.name ?? "world" }));
-  app.get("/greet", (req) => page("Greeting", `<p>Hello, ${escapeHTML(req.query.name ?? "world")}!</p>`));
+  app.get("/greet", (req) =>
+    page("Greeting", `<p>Hello, ${escapeHTML(req.query.name ?? "world")}!</p>`),
+  );
   app.get("/go", () => new RedirectResponse("/hello?name=redirected"));
   app.get("/oops", () => {
     throw new HTTPError(418, "this teapot refuses to brew coffee");
@@ -146,7 +152,11 @@ document.getElementById("ask").onclick = async () => {
         const id = `chatcmpl-${Date.now()}`;
         for (const token of ANSWER.match(/\S+\s*/g) ?? []) {
           await sleep(40, undefined, { signal });
-          yield { id, object: "chat.completion.chunk", choices: [{ index: 0, delta: { content: token } }] };
+          yield {
+            id,
+            object: "chat.completion.chunk",
+            choices: [{ index: 0, delta: { content: token } }],
+          };
         }
         yield "[DONE]";
       })(),
@@ -165,7 +175,8 @@ document.getElementById("ask").onclick = async () => {
     const n = Math.min(Number(req.query.n ?? 100) || 0, 1_000_000);
     return new CSVResponse(
       (function* () {
-        for (let i = 0; i < n; i++) yield { id: i, name: `row ${i}`, note: i % 3 ? "plain" : 'has "quotes", commas' };
+        for (let i = 0; i < n; i++)
+          yield { id: i, name: `row ${i}`, note: i % 3 ? "plain" : 'has "quotes", commas' };
       })(),
       { columns: ["id", "name", "note"], filename: "export.csv" },
     );

@@ -39,12 +39,16 @@ export interface FileInit extends ResponseInit<ContentfulStatus> {
    * (RFC 9110 §8.8.3).
    */
   contentEncoding?: string;
-  /** Bytes read from the file per chunk (default 64 KiB). */
+  /** Bytes read from the file per chunk (default 256 KiB). */
   chunkSize?: number;
 }
 
-/** Large enough to amortise a read's round trip to the thread pool, one socket write's worth. */
-const DEFAULT_CHUNK = 64 * 1024;
+/**
+ * Each chunk is one read on the thread pool and one socket write. Measured on loopback with a
+ * 64 MiB file, 256 KiB is about twice as fast as 64 KiB and near raw `createReadStream().pipe()`;
+ * larger gains little and costs memory per download.
+ */
+const DEFAULT_CHUNK = 256 * 1024;
 
 // Opening a FIFO without O_NONBLOCK blocks a thread-pool thread until a writer appears; with it the
 // open returns at once and the fstat below refuses anything but a regular file.

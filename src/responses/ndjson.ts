@@ -1,6 +1,6 @@
 import { encodeNDJSON } from "../internal/ndjson.ts";
 import { type StandardSchemaV1, validateSync } from "../internal/standard-schema.ts";
-import type { Chunk, Encoder, StreamInit, StreamSource } from "./stream.ts";
+import type { Encoder, StreamInit, StreamSource } from "./stream.ts";
 import { StreamingResponse } from "./stream.ts";
 
 /** Options of an NDJSON response. */

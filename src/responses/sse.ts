@@ -1,6 +1,6 @@
 import { formatData, formatEvent, PING, type SSEEvent, validateSSEEvent } from "../internal/sse.ts";
 import { type StandardSchemaV1, validateSync } from "../internal/standard-schema.ts";
-import type { Chunk, Encoder, StreamBody, StreamInit, StreamSource } from "./stream.ts";
+import type { Encoder, StreamBody, StreamInit, StreamSource } from "./stream.ts";
 import { StreamingResponse } from "./stream.ts";
 
 const EVENT = Symbol.for("sluice.ServerSentEvent");

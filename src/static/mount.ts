@@ -81,7 +81,9 @@ export function serveFile(path: string, options: StaticOptions = {}): Mountable 
     async dispatch(req) {
       const refused = refuseMethod(req);
       if (refused) return refused;
-      if (req.path !== "/" || fullPath(req).endsWith("/")) throw new HTTPError(404);
+      // Only the prefix itself names the file: not "/favicon.ico/" nor anything below it.
+      const exact = req.path === "/" && (req.basePath === "" || fullPath(req) === req.basePath);
+      if (!exact) throw new HTTPError(404);
       return sendFile(req, file, undefined, undefined, options, cacheControl);
     },
   };
@@ -133,7 +135,11 @@ type Located =
   | { kind: "file"; path: string; segments: string[] }
   | { kind: "redirect"; response: SluiceResponse };
 
-async function locate(root: string, req: SluiceRequest<any>, options: StaticOptions): Promise<Located> {
+async function locate(
+  root: string,
+  req: SluiceRequest<any>,
+  options: StaticOptions,
+): Promise<Located> {
   const norm = normalize(req.path, options);
   const segments = norm.segments;
   // Inside a mount "/static" and "/static/" both arrive as "/": the full path tells them apart.
@@ -250,7 +256,9 @@ function normalize(rawPath: string, options: Pick<StaticOptions, "dotfiles" | "m
 function refuseMethod(req: SluiceRequest<any>): SluiceResponse | undefined {
   if (req.method === "GET" || req.method === "HEAD") return undefined;
   if (req.method === "OPTIONS") return new EmptyResponse({ headers: { allow: ALLOW } });
-  throw new HTTPError(405, `${req.method} is not allowed here; allowed: ${ALLOW}`, { allow: ALLOW });
+  throw new HTTPError(405, `${req.method} is not allowed here; allowed: ${ALLOW}`, {
+    allow: ALLOW,
+  });
 }
 
 function fullPath(req: SluiceRequest<any>): string {
