@@ -88,8 +88,14 @@ type DeclResult<D> = D extends null
  * — only what those declarations allow (plus problems and redirects).
  */
 export type ResultOf<O> = O extends { responses: infer R }
-  ? DeclResult<R[keyof R]> | ProblemResponse | RedirectResponse
+  ? DeclResult<R[keyof R]> | ProblemResponse | Redirect
   : HandlerResult;
+
+/**
+ * A RedirectResponse has no members of its own, so any response would pass for one: a response
+ * with content or a stream source is kept out, or a declared route could return anything.
+ */
+type Redirect = RedirectResponse & { readonly content?: never; readonly source?: never };
 
 /**
  * A route handler: gets the request, returns a value (see `HandlerResult`), maybe asynchronously.
@@ -208,6 +214,8 @@ const METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"] as 
 /** Methods a route can be declared for. */
 export type Method = (typeof METHODS)[number] | (string & {});
 
+declare const problemBrand: unique symbol;
+
 /**
  * An application problem+json response (RFC 9457): the body every error renders as. Build one to
  * answer an error without throwing.
@@ -216,6 +224,12 @@ export type Method = (typeof METHODS)[number] | (string & {});
  * return new ProblemResponse(409, "the name is taken", { name: "dune" });
  */
 export class ProblemResponse extends BufferedResponse {
+  // Nominal: another buffered response is not a problem response, so a route that declares its
+  // responses cannot return a plain text body through this door.
+  declare private readonly problemBrand: never;
+  // Only in types: without it any buffered response (a TextResponse, a JSONResponse of the wrong
+  // shape) would pass for a problem where a route declares what it returns.
+  declare readonly [problemBrand]: true;
   constructor(
     status: ErrorStatus,
     detail?: string,

@@ -115,6 +115,8 @@ export function isLocalPath(target: string): boolean {
  * app.get("/old", () => new RedirectResponse("/new", 308));
  */
 export class RedirectResponse extends SluiceResponse {
+  // Nominal: any response without content is not a redirect (see ProblemResponse).
+  declare private readonly redirectBrand: never;
   constructor(
     url: string | URL,
     status: RedirectStatus = 307,
