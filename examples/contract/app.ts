@@ -1,13 +1,12 @@
 import { setTimeout as sleep } from "node:timers/promises";
+import { fileURLToPath } from "node:url";
 import { z } from "zod";
 import {
   App,
   CSVResponse,
   EmptyResponse,
-  escapeHTML,
   FileResponse,
   HeaderError,
-  HTMLResponse,
   HTTPError,
   isLocalPath,
   isValidHeaderValue,
@@ -26,6 +25,7 @@ import {
 } from "../../src/index.ts";
 import { serveOpenAPI } from "../../src/openapi/index.ts";
 import { resolveStaticFile } from "../../src/static/index.ts";
+import { liquidEngine, TemplateResponse } from "../../src/templates/index.ts";
 
 /** Where the contract app finds its files. */
 export interface ContractOptions {
@@ -83,12 +83,9 @@ export function createContractApp(options: ContractOptions): App {
 
   app.get("/json", () => ({ hello: "world" }));
   app.get("/text", () => new TextResponse("hello, world"));
-  app.get("/html", (req) => {
-    const name = escapeHTML(req.query.name ?? "world");
-    return new HTMLResponse(
-      `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Hello</title></head><body><h1>Hello, ${name}!</h1></body></html>`,
-    );
-  });
+  // templates/hello.liquid: the name is HTML-escaped by the engine, as every output is.
+  app.templates(liquidEngine({ dir: fileURLToPath(new URL("./templates", import.meta.url)) }));
+  app.get("/html", (req) => new TemplateResponse("hello", { name: req.query.name ?? "world" }));
   app.get("/empty", () => new EmptyResponse());
   app.get("/redirect", (req) => new RedirectResponse(redirectTarget(req.query.to), 307));
   app.get("/header", (req) => {

@@ -21,7 +21,12 @@ import { type Body, BufferedResponse, type ResponseInit, SluiceResponse } from "
 import { EmptyResponse } from "./buffered.ts";
 import type { StreamBody } from "./stream.ts";
 
-/** Options of a FileResponse. */
+/**
+ * Options of a FileResponse.
+ *
+ * @example
+ * const init: FileInit = { filename: "report.pdf", headers: { "cache-control": "private" } };
+ */
 export interface FileInit extends ResponseInit<ContentfulStatus> {
   /** The media type, instead of the one guessed from the file's extension. */
   mediaType?: string;

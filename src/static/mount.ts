@@ -11,7 +11,12 @@ import { EmptyResponse, isLocalPath, RedirectResponse } from "../responses/buffe
 import { FileResponse } from "../responses/file.ts";
 import { type DotfilesPolicy, normalizeStaticPath, resolveInsideRoot } from "./path.ts";
 
-/** Options of a static mount (`app.mount(prefix, dir, options)`, `serveStatic`, `serveFile`). */
+/**
+ * Options of a static mount (`app.mount(prefix, dir, options)`, `serveStatic`, `serveFile`).
+ *
+ * @example
+ * const options: StaticOptions = { extensions: ["html"], cacheControl: { maxAge: 3600 } };
+ */
 export interface StaticOptions {
   /** The file served for a directory, or false for none (default `index.html`; no listings ever). */
   index?: string | false;
