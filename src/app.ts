@@ -716,14 +716,19 @@ function wrap(
   return layers.reduceRight<(req: SluiceRequest<any>) => Promise<SluiceResponse>>(
     (next, mw) => async (req) => {
       let called = false;
-      const result = await mw(req, () => {
+      let inner: SluiceResponse | undefined;
+      const result = await mw(req, async () => {
         if (called) throw new Error("middleware called next() twice");
         called = true;
         // What follows may throw (a 404, a failed handler): next() hands back its problem response,
         // so after-hooks (security headers, logging) see errors too.
-        return next(req).catch((err) => app.errorResponse(err, req));
+        inner = await next(req).catch((err) => app.errorResponse(err, req));
+        return inner;
       });
-      return coerce(result);
+      const res = coerce(result);
+      // A response of the middleware's own (a file for an SPA fallback, say) is prepared like a
+      // handler's; the one next() gave back already was.
+      return res !== inner && res.prepare ? res.prepare(req) : res;
     },
     inner,
   );
