@@ -1,4 +1,5 @@
 import { setTimeout as sleep } from "node:timers/promises";
+import { fileURLToPath } from "node:url";
 import {
   App,
   CSVResponse,
@@ -12,6 +13,7 @@ import {
   SSEResponse,
   sse,
 } from "../../src/index.ts";
+import { liquidEngine, TemplateResponse } from "../../src/templates/index.ts";
 
 /** One page of the showcase: a title, a little text, and the HTML inside <main>. */
 function page(title: string, body: string): HTMLResponse {
@@ -56,11 +58,28 @@ async function* feed(req: SluiceRequest<any>): AsyncGenerator<ReturnType<typeof 
   }
 }
 
+const DASHBOARD_DELAY_MS = 1500;
+
+/** The dashboard's figures, as a slow query would deliver them. */
+async function dashboardStats(signal: AbortSignal): Promise<{ label: string; value: string }[]> {
+  await sleep(DASHBOARD_DELAY_MS, undefined, { signal }).catch(() => {});
+  const values = ticks.map((t) => t.value);
+  const mean = values.reduce((a, b) => a + b, 0) / Math.max(values.length, 1);
+  return [
+    { label: "ticks kept", value: String(values.length) },
+    { label: "mean tick value", value: mean.toFixed(1) },
+    { label: "last tick", value: ticks.at(-1)?.at ?? "none" },
+    { label: "server uptime", value: `${process.uptime().toFixed(0)} s` },
+    { label: "heap used", value: `${(process.memoryUsage().heapUsed / 2 ** 20).toFixed(1)} MiB` },
+  ];
+}
+
 const ANSWER =
   "Sluice streams each token the moment it is produced: no buffer waits to fill, the socket's backpressure paces the producer, and when you close the tab the generator's finally block runs.";
 
 /**
- * The showcase: a landing page linking one example per response type.
+ * The showcase: a landing page linking one example per response type, and a streamed dashboard,
+ * both rendered from templates (templates/*.liquid).
  *
  * @example
  * const app = createShowcaseApp();
@@ -72,24 +91,27 @@ export function createShowcaseApp(): { app: App; stop: () => void } {
   timer.unref();
   tick();
 
-  app.get("/", () =>
-    page(
-      "Sluice showcase",
-      `<p>A streaming-first HTTP framework for TypeScript. Each link is one response type.</p>
-<h2>Buffered</h2><ul>
-<li><a href="/hello?name=you">JSON</a> — a returned object becomes <code>application/json</code></li>
-<li><a href="/greet?name=%3Cb%3Eyou%3C/b%3E">HTML</a> — user input escaped</li>
-<li><a href="/go">Redirect</a> — 307 to the JSON example</li>
-<li><a href="/oops">Problem details</a> — an HTTPError as <code>application/problem+json</code></li>
-</ul>
-<h2>Streaming</h2><ul>
-<li><a href="/live">Live feed (SSE)</a> — resumes from <code>Last-Event-ID</code> after a reconnect</li>
-<li><a href="/chat">LLM answer, token by token</a> — OpenAI-style <code>data:</code> chunks ending in <code>[DONE]</code></li>
-<li><a href="/export.ndjson?n=1000">NDJSON export</a> — 1,000 rows, batched on the wire</li>
-<li><a href="/export.csv?n=100">CSV download</a> — RFC 4180 quoting, as an attachment</li>
-</ul>`,
-    ),
+  app.templates(liquidEngine({ dir: fileURLToPath(new URL("./templates", import.meta.url)) }));
+  app.get(
+    "/",
+    () => new TemplateResponse("index", { title: "Sluice showcase", delay: DASHBOARD_DELAY_MS }),
   );
+  app.get("/dashboard", (req) => {
+    // Started now, awaited by the template where it is used: the page head is sent first.
+    const stats = dashboardStats(req.signal);
+    return new TemplateResponse(
+      "dashboard",
+      {
+        title: "Dashboard",
+        name: req.query.name ?? "guest",
+        delay: DASHBOARD_DELAY_MS,
+        renderedAt: new Date().toISOString(),
+        stats,
+        finishedAt: stats.then(() => new Date().toISOString()),
+      },
+      { stream: true },
+    );
+  });
 
   app.get("/hello", (req) => ({ hello: req.query.name ?? "world" }));
   app.get("/greet", (req) =>
