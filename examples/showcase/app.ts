@@ -1,5 +1,9 @@
+import { closeSync, existsSync, mkdirSync, openSync, writeSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
+import { z } from "zod";
 import {
   App,
   CSVResponse,
@@ -8,11 +12,15 @@ import {
   HTTPError,
   JSONResponse,
   NDJSONResponse,
+  ndjsonOf,
   RedirectResponse,
+  type ServerSentEvent,
   type SluiceRequest,
   SSEResponse,
   sse,
+  sseOf,
 } from "../../src/index.ts";
+import { serveOpenAPI } from "../../src/openapi/index.ts";
 import { liquidEngine, TemplateResponse } from "../../src/templates/index.ts";
 
 /** One page of the showcase: a title, a little text, and the HTML inside <main>. */
@@ -41,7 +49,9 @@ function tick(): void {
   if (ticks.length > 100) ticks.shift();
 }
 
-async function* feed(req: SluiceRequest<any>): AsyncGenerator<ReturnType<typeof sse>> {
+async function* feed(
+  req: SluiceRequest<any>,
+): AsyncGenerator<ServerSentEvent<z.infer<typeof TickSchema>>> {
   // Resume: an EventSource that reconnects sends the last id it saw; replay what came after it.
   const last = Number(req.lastEventId ?? Number.NaN);
   let cursor = Number.isInteger(last) ? last + 1 : Math.max(0, nextTick - 1);
@@ -76,6 +86,66 @@ async function dashboardStats(signal: AbortSignal): Promise<{ label: string; val
 
 const ANSWER =
   "Sluice streams each token the moment it is produced: no buffer waits to fill, the socket's backpressure paces the producer, and when you close the tab the generator's finally block runs.";
+
+const NameQuery = z.object({ name: z.string().max(100).optional() });
+const CountQuery = z.object({ n: z.coerce.number().int().min(0).max(1_000_000).optional() });
+const Hello = z.object({ hello: z.string() });
+const Status = z.object({ ok: z.boolean() });
+const RowSchema = z.object({ i: z.number().int(), sq: z.number().int() });
+const TickSchema = z.object({ id: z.number().int(), at: z.string(), value: z.number() });
+const ChunkSchema = z.union([
+  z.object({
+    id: z.string(),
+    object: z.literal("chat.completion.chunk"),
+    choices: z.array(
+      z.object({ index: z.number(), delta: z.object({ content: z.string().optional() }) }),
+    ),
+  }),
+  // OpenAI-style streams end with this literal data line.
+  z.literal("[DONE]"),
+]);
+
+/**
+ * Makes the showcase's media once per machine: a 6-second tone as WAV and an 8 MiB download.
+ * Generated, not committed, so the repository stays small.
+ */
+function mediaDir(): string {
+  const dir = join(tmpdir(), "sluice-showcase-media");
+  mkdirSync(dir, { recursive: true });
+  const wav = join(dir, "tone.wav");
+  if (!existsSync(wav)) {
+    const rate = 22050;
+    const samples = rate * 6;
+    const buf = Buffer.alloc(44 + samples * 2);
+    buf.write("RIFF", 0);
+    buf.writeUInt32LE(36 + samples * 2, 4);
+    buf.write("WAVEfmt ", 8);
+    buf.writeUInt32LE(16, 16);
+    buf.writeUInt16LE(1, 20); // PCM
+    buf.writeUInt16LE(1, 22); // mono
+    buf.writeUInt32LE(rate, 24);
+    buf.writeUInt32LE(rate * 2, 28);
+    buf.writeUInt16LE(2, 32);
+    buf.writeUInt16LE(16, 34);
+    buf.write("data", 36);
+    buf.writeUInt32LE(samples * 2, 40);
+    for (let i = 0; i < samples; i++) {
+      const f = 440 + 220 * Math.floor(i / rate); // a step up every second, so seeking is audible
+      buf.writeInt16LE(Math.round(8000 * Math.sin((2 * Math.PI * f * i) / rate)), 44 + i * 2);
+    }
+    const fd = openSync(wav, "w");
+    writeSync(fd, buf);
+    closeSync(fd);
+  }
+  const big = join(dir, "big.bin");
+  if (!existsSync(big)) {
+    const fd = openSync(big, "w");
+    const block = Buffer.alloc(1024 * 1024);
+    for (let i = 0; i < 8; i++) writeSync(fd, block.fill(65 + i));
+    closeSync(fd);
+  }
+  return dir;
+}
 
 /**
  * The showcase: a landing page linking one example per response type, and a streamed dashboard,
@@ -113,12 +183,22 @@ export function createShowcaseApp(): { app: App; stop: () => void } {
     );
   });
 
-  app.get("/hello", (req) => ({ hello: req.query.name ?? "world" }));
-  app.get("/greet", (req) =>
-    page("Greeting", `<p>Hello, ${escapeHTML(req.query.name ?? "world")}!</p>`),
+  app.get(
+    "/hello",
+    { summary: "A JSON greeting", tags: ["buffered"], query: NameQuery, responses: { 200: Hello } },
+    (req) => ({ hello: req.query.name ?? "world" }),
   );
-  app.get("/go", () => new RedirectResponse("/hello?name=redirected"));
-  app.get("/oops", () => {
+  app.get(
+    "/greet",
+    { summary: "An HTML greeting, escaped", tags: ["pages"], query: NameQuery },
+    (req) => page("Greeting", `<p>Hello, ${escapeHTML(req.query.name ?? "world")}!</p>`),
+  );
+  app.get(
+    "/go",
+    { summary: "A 307 redirect", tags: ["buffered"], responses: { 307: null } },
+    () => new RedirectResponse("/hello?name=redirected"),
+  );
+  app.get("/oops", { summary: "A problem details error", tags: ["buffered"] }, () => {
     throw new HTTPError(418, "this teapot refuses to brew coffee");
   });
 
@@ -141,7 +221,15 @@ es.addEventListener("tick", (e) => {
 </script>`,
     ),
   );
-  app.get("/live/events", (req) => new SSEResponse(feed(req), { keepalive: 15000 }));
+  app.get(
+    "/live/events",
+    {
+      summary: "Live ticks, resumable with Last-Event-ID",
+      tags: ["streams"],
+      responses: { 200: sseOf(TickSchema, { events: ["tick"] }) },
+    },
+    (req) => new SSEResponse(feed(req), { keepalive: 15000 }),
+  );
 
   app.get("/chat", () =>
     page(
@@ -167,43 +255,85 @@ document.getElementById("ask").onclick = async () => {
 </script>`,
     ),
   );
-  app.get("/chat/completions", (req) => {
-    const signal = req.signal;
-    return new SSEResponse(
-      (async function* () {
-        const id = `chatcmpl-${Date.now()}`;
-        for (const token of ANSWER.match(/\S+\s*/g) ?? []) {
-          await sleep(40, undefined, { signal });
-          yield {
-            id,
-            object: "chat.completion.chunk",
-            choices: [{ index: 0, delta: { content: token } }],
-          };
-        }
-        yield "[DONE]";
-      })(),
-    );
-  });
+  app.get(
+    "/chat/completions",
+    {
+      summary: "An LLM answer, token by token (OpenAI-style chunks)",
+      tags: ["streams"],
+      responses: { 200: sseOf(ChunkSchema) },
+    },
+    (req) => {
+      const signal = req.signal;
+      return new SSEResponse(
+        (async function* () {
+          const id = `chatcmpl-${Date.now()}`;
+          for (const token of ANSWER.match(/\S+\s*/g) ?? []) {
+            await sleep(40, undefined, { signal });
+            yield {
+              id,
+              object: "chat.completion.chunk" as const,
+              choices: [{ index: 0, delta: { content: token } }],
+            };
+          }
+          // OpenAI's stream ends with a literal [DONE] data line.
+          yield "[DONE]" as const;
+        })(),
+      );
+    },
+  );
 
-  app.get("/export.ndjson", (req) => {
-    const n = Math.min(Number(req.query.n ?? 1000) || 0, 1_000_000);
-    return new NDJSONResponse(
-      (function* () {
-        for (let i = 0; i < n; i++) yield { i, sq: i * i };
-      })(),
-    );
-  });
-  app.get("/export.csv", (req) => {
-    const n = Math.min(Number(req.query.n ?? 100) || 0, 1_000_000);
-    return new CSVResponse(
-      (function* () {
-        for (let i = 0; i < n; i++)
-          yield { id: i, name: `row ${i}`, note: i % 3 ? "plain" : 'has "quotes", commas' };
-      })(),
-      { columns: ["id", "name", "note"], filename: "export.csv" },
-    );
-  });
-  app.get("/api/status", () => new JSONResponse({ ok: true }));
+  app.get(
+    "/export.ndjson",
+    {
+      summary: "An NDJSON export",
+      tags: ["streams"],
+      query: CountQuery,
+      responses: { 200: ndjsonOf(RowSchema) },
+    },
+    (req) => {
+      const n = req.query.n ?? 1000;
+      return new NDJSONResponse(
+        (function* () {
+          for (let i = 0; i < n; i++) yield { i, sq: i * i };
+        })(),
+      );
+    },
+  );
+  app.get(
+    "/export.csv",
+    { summary: "A CSV download", tags: ["streams"], query: CountQuery },
+    (req) => {
+      const n = req.query.n ?? 100;
+      return new CSVResponse(
+        (function* () {
+          for (let i = 0; i < n; i++)
+            yield { id: i, name: `row ${i}`, note: i % 3 ? "plain" : 'has "quotes", commas' };
+        })(),
+        { columns: ["id", "name", "note"], filename: "export.csv" },
+      );
+    },
+  );
+  app.get(
+    "/api/status",
+    { summary: "Health", tags: ["buffered"], responses: { 200: Status } },
+    () => new JSONResponse({ ok: true }),
+  );
+
+  // Files: an audio clip the browser seeks in with Range requests, and a resumable download.
+  const media = mediaDir();
+  app.mount("/files", media);
+  app.get("/media", { summary: "Range requests from a real browser", tags: ["pages"] }, () =>
+    page(
+      "Audio, video and resumable downloads",
+      `<p>The clip is served by a static mount: the browser asks for byte ranges as you seek (206
+Partial Content), and a reload revalidates with <code>If-None-Match</code> (304).</p>
+<audio controls preload="metadata" src="/files/tone.wav"></audio>
+<p><a href="/files/big.bin" download>Download 8 MiB</a> — resume an interrupted download with
+<code>curl -C - -O http://127.0.0.1:3000/files/big.bin</code>.</p>`,
+    ),
+  );
+
+  serveOpenAPI(app, { info: { title: "Sluice showcase", version: "1.0.0" } });
 
   return { app, stop: () => clearInterval(timer) };
 }
