@@ -92,7 +92,13 @@ export function sseOf<S extends AnySchema>(
   item: S,
   options: { events?: readonly string[]; description?: string; validate?: boolean } = {},
 ): SSEDecl<S> {
-  return { stream: "sse", item, events: options.events, description: options.description, validate: options.validate };
+  return {
+    stream: "sse",
+    item,
+    events: options.events,
+    description: options.description,
+    validate: options.validate,
+  };
 }
 
 /**

@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
 import { z } from "zod";
+import { compress } from "../../src/compress/index.ts";
 import {
   App,
   CSVResponse,
@@ -238,6 +239,11 @@ export function createContractApp(options: ContractOptions): App {
         }),
   );
   app.mount("/static", options.staticDir);
+  // Compressed when the client asks (Accept-Encoding), identity otherwise; streams are flushed per
+  // item as without compression. The other routes always answer identity.
+  const compression = compress();
+  for (const prefix of ["/ndjson", "/sse", "/csv", "/html", "/static"])
+    app.use(prefix, compression);
   app.get("/file", () => new FileResponse(options.bigFile));
   app.get("/download/:name", async (req) => {
     // The raw, still percent-encoded name: the router's decoded param would be decoded twice.

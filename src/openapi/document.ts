@@ -98,6 +98,90 @@ export function toJSONSchema(
   return rest;
 }
 
+/** A validator's schema to the JSON Schema that stands for it inside the document. */
+type Convert = (schema: AnySchema, io: "input" | "output") => JSONSchema;
+
+/**
+ * Makes converted schemas fit to embed in the document. A converter writes a standalone schema,
+ * whose `$ref`s point into itself (`#/$defs/Node`, or `#` for a recursive root); inside the
+ * document they would resolve against the document instead (its root is the base URI, JSON Schema
+ * 2020-12 §8.2.1, OpenAPI 3.1 §4.8.24.1). So `$defs` move to `components.schemas` and the
+ * references follow them; a schema that refers to its own root becomes a component too.
+ */
+function embedder(components: Record<string, JSONSchema>): (schema: JSONSchema) => JSONSchema {
+  const reused = new Map<string, string>();
+  const fresh = (base: string): string => {
+    const clean = base.replace(/[^A-Za-z0-9._-]/g, "_") || "Schema";
+    let name = clean;
+    for (let n = 2; name in components; n++) name = `${clean}${n}`;
+    components[name] = {}; // reserved until the schema is placed
+    return name;
+  };
+  const done = new Map<string, JSONSchema>();
+  return (schema) => {
+    const refs = new Set<string>();
+    collectRefs(schema, refs);
+    if (refs.size === 0) return schema;
+    // The same schema on several routes is placed once.
+    const text = JSON.stringify(schema);
+    const placed = done.get(text);
+    if (placed) return placed;
+    const { $defs, ...root } = schema as JSONSchema & { $defs?: Record<string, JSONSchema> };
+    const names = new Map<string, string>();
+    for (const [key, def] of Object.entries($defs ?? {})) {
+      // A definition without references of its own (a registered leaf schema) is shared between
+      // the schemas that use it; anything else gets a name of its own.
+      const leaf = !JSON.stringify(def).includes('"$ref"');
+      const id = `${key}\0${JSON.stringify(def)}`;
+      const name = (leaf ? reused.get(id) : undefined) ?? fresh(key);
+      if (leaf) reused.set(id, name);
+      names.set(key, name);
+    }
+    const toDef = (ref: string): string | undefined => {
+      const m = /^#\/\$defs\/([^/]+)(.*)$/.exec(ref);
+      // A JSON pointer escapes "/" and "~" in a name (RFC 6901 §4).
+      const name = m ? names.get(m[1]!.replace(/~1/g, "/").replace(/~0/g, "~")) : undefined;
+      return name === undefined ? undefined : `#/components/schemas/${name}${m![2]}`;
+    };
+    const selfRef = [...refs].some((r) => r.startsWith("#") && toDef(r) === undefined);
+    const rootName = selfRef ? fresh(typeof root.title === "string" ? root.title : "Schema") : "";
+    const rewrite = (ref: string): string =>
+      !ref.startsWith("#")
+        ? ref
+        : (toDef(ref) ?? `#/components/schemas/${rootName}${ref.slice(1)}`);
+    for (const [key, def] of Object.entries($defs ?? {})) {
+      components[names.get(key)!] = rewriteRefs(def, rewrite) as JSONSchema;
+    }
+    let out = rewriteRefs(root, rewrite) as JSONSchema;
+    if (selfRef) {
+      components[rootName] = out;
+      out = { $ref: `#/components/schemas/${rootName}` };
+    }
+    done.set(text, out);
+    return out;
+  };
+}
+
+function collectRefs(value: unknown, into: Set<string>): void {
+  if (Array.isArray(value)) for (const v of value) collectRefs(v, into);
+  else if (typeof value === "object" && value !== null) {
+    for (const [k, v] of Object.entries(value)) {
+      if (k === "$ref" && typeof v === "string") into.add(v);
+      else collectRefs(v, into);
+    }
+  }
+}
+
+function rewriteRefs(value: unknown, rewrite: (ref: string) => string): unknown {
+  if (Array.isArray(value)) return value.map((v) => rewriteRefs(v, rewrite));
+  if (typeof value !== "object" || value === null) return value;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value)) {
+    out[k] = k === "$ref" && typeof v === "string" ? rewrite(v) : rewriteRefs(v, rewrite);
+  }
+  return out;
+}
+
 /** `/items/:id` → `/items/{id}`; a trailing `*` becomes `{wildcard}`. */
 function templatePath(path: string): { path: string; names: string[] } {
   const names: string[] = [];
@@ -150,21 +234,23 @@ function problemContent(ref: string): Record<string, unknown> {
 }
 
 /** The `content` of one declared response. */
-function responseContent(
-  decl: ResponseDecl,
-  v: "3.2" | "3.1",
-  conv: Record<string, SchemaConverter>,
-) {
+function responseContent(decl: ResponseDecl, v: "3.2" | "3.1", convert: Convert) {
   if (decl === null) return undefined;
   if (!isSchema(decl) && "stream" in decl) {
-    const item = toJSONSchema(decl.item, "output", conv);
+    const item = convert(decl.item, "output");
     if (decl.stream === "ndjson") {
       // OpenAPI 3.2 describes sequential media types by their items (§4.14.3, `itemSchema`).
       return v === "3.2"
         ? { [decl.mediaType]: { itemSchema: item } }
         : {
+            // 3.1 cannot describe a sequence: the body is text, and the item schema rides along in
+            // an extension rather than passing the whole body off as one value.
             [decl.mediaType]: {
-              schema: { ...item, description: "each line of the stream is one such JSON value" },
+              schema: {
+                type: "string",
+                description: "newline-delimited JSON: each line is one item (x-sequence-item)",
+              },
+              "x-sequence-item": item,
             },
           };
     }
@@ -184,16 +270,16 @@ function responseContent(
           "text/event-stream": {
             schema: {
               type: "string",
-              description: "a stream of server-sent events whose data is JSON",
-              contentSchema: item,
+              description: "a stream of server-sent events (x-sequence-item)",
             },
+            "x-sequence-item": event,
           },
         };
   }
   const schema = declSchema(decl)!;
   const mediaType =
     !isSchema(decl) && "mediaType" in decl && decl.mediaType ? decl.mediaType : "application/json";
-  return { [mediaType]: { schema: toJSONSchema(schema, "output", conv) } };
+  return { [mediaType]: { schema: convert(schema, "output") } };
 }
 
 function describe(decl: ResponseDecl, status: number): string {
@@ -205,7 +291,7 @@ function operation(
   route: RouteInfo,
   names: string[],
   v: "3.2" | "3.1",
-  conv: Record<string, SchemaConverter>,
+  convert: Convert,
   ids: Set<string>,
 ) {
   const o: RouteOptions = route.options;
@@ -221,19 +307,29 @@ function operation(
   if (o.deprecated) op.deprecated = true;
 
   const params: Record<string, unknown>[] = [];
-  if (o.params) params.push(...parametersFrom(toJSONSchema(o.params, "input", conv), "path"));
+  if (o.params) {
+    // Only names in the path template are path parameters (OpenAPI 3.2 §4.12.2.1).
+    const fromSchema = parametersFrom(convert(o.params, "input"), "path");
+    params.push(...fromSchema.filter((p) => names.includes(p.name as string)));
+  }
   for (const name of names) {
     if (!params.some((p) => p.name === name))
       params.push({ name, in: "path", required: true, schema: { type: "string" } });
   }
-  if (o.query) params.push(...parametersFrom(toJSONSchema(o.query, "input", conv), "query"));
-  if (o.headers) params.push(...parametersFrom(toJSONSchema(o.headers, "input", conv), "header"));
+  if (o.query) params.push(...parametersFrom(convert(o.query, "input"), "query"));
+  if (o.headers) params.push(...parametersFrom(convert(o.headers, "input"), "header"));
   if (params.length) op.parameters = params;
 
   if (o.body) {
+    const body = convert(o.body, "input");
     op.requestBody = {
       required: true,
-      content: { "application/json": { schema: toJSONSchema(o.body, "input", conv) } },
+      // The body reader takes JSON and both form encodings (read as an object).
+      content: {
+        "application/json": { schema: body },
+        "application/x-www-form-urlencoded": { schema: body },
+        "multipart/form-data": { schema: body },
+      },
     };
   }
 
@@ -241,7 +337,7 @@ function operation(
   if (o.responses) {
     for (const [code, decl] of Object.entries(o.responses)) {
       const status = Number(code);
-      const content = responseContent(decl, v, conv);
+      const content = responseContent(decl, v, convert);
       responses[code] = content
         ? { description: describe(decl, status), content }
         : { description: describe(decl, status) };
@@ -261,7 +357,7 @@ function operation(
       content: problemContent("Problem"),
     };
     responses["415"] ??= {
-      description: "The body is not JSON",
+      description: "The body is neither JSON nor a form",
       content: problemContent("Problem"),
     };
   }
@@ -281,6 +377,12 @@ function operation(
 export function openAPIDocument(app: App, options: OpenAPIOptions = {}): Record<string, unknown> {
   const v = options.version ?? "3.2";
   const conv = options.converters ?? {};
+  const schemas: Record<string, JSONSchema> = {
+    Problem: PROBLEM,
+    ValidationProblem: VALIDATION_PROBLEM,
+  };
+  const embed = embedder(schemas);
+  const convert: Convert = (schema, io) => embed(toJSONSchema(schema, io, conv));
   const paths: Record<string, Record<string, unknown>> = {};
   const ids = new Set<string>();
   for (const route of app.routes()) {
@@ -292,7 +394,7 @@ export function openAPIDocument(app: App, options: OpenAPIOptions = {}): Record<
     if (method === "query" && v === "3.1") continue;
     const { path, names } = templatePath(route.path);
     paths[path] ??= {};
-    paths[path][method] = operation(route, names, v, conv, ids);
+    paths[path][method] = operation(route, names, v, convert, ids);
   }
   const doc: Record<string, unknown> = {
     openapi: v === "3.2" ? "3.2.0" : "3.1.1",
@@ -300,6 +402,6 @@ export function openAPIDocument(app: App, options: OpenAPIOptions = {}): Record<
   };
   if (options.servers) doc.servers = options.servers;
   doc.paths = paths;
-  doc.components = { schemas: { Problem: PROBLEM, ValidationProblem: VALIDATION_PROBLEM } };
+  doc.components = { schemas };
   return doc;
 }

@@ -3,6 +3,7 @@ import { stat } from "node:fs/promises";
 import { basename, resolve } from "node:path";
 import mime from "mime-types";
 import type { Mountable } from "../app.ts";
+import { type CompressOptions, compressResponse } from "../compress/compress.ts";
 import { HTTPError } from "../errors.ts";
 import { chooseEncoding } from "../internal/accept-encoding.ts";
 import type { SluiceRequest } from "../request.ts";
@@ -26,6 +27,11 @@ export interface StaticOptions {
   dotfiles?: DotfilesPolicy;
   /** Serve `x.br` or `x.gz` beside `x` to clients that accept them (default true). */
   precompressed?: boolean;
+  /**
+   * Compress on the fly (see `sluice/compress`) what no precompressed variant serves: `true` or
+   * the options of `compress()` (default false).
+   */
+  compress?: boolean | CompressOptions;
   /**
    * `Cache-Control` of the files: a field value, or `{ maxAge }` in seconds with `immutable` for
    * fingerprinted names (default `public, max-age=0`: caches revalidate, cheaply, with 304s).
@@ -227,7 +233,9 @@ async function sendFile(
   });
   // The answer depends on Accept-Encoding whenever a variant exists (RFC 9110 §12.5.5).
   if (anyVariant) res.setHeader("vary", "Accept-Encoding");
-  return res.prepare(req);
+  const prepared = await res.prepare(req);
+  if (coding !== undefined || !options.compress) return prepared;
+  return compressResponse(req, prepared, options.compress === true ? {} : options.compress);
 }
 
 /** A precompressed variant beside `path`, checked against the root like the file itself. */
