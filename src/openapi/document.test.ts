@@ -290,14 +290,21 @@ describe("openAPIDocument", () => {
     assert.ok(event.properties.retry);
   });
 
-  it("has no itemSchema in the 3.1 form, describing streams with schemas instead", () => {
+  it("has no itemSchema in the 3.1 form: a stream is text, its item schema in an extension", () => {
     assert.doesNotMatch(JSON.stringify(doc31), /itemSchema/);
-    const nd =
-      doc31.paths["/movies.ndjson"]!.get!.responses["200"]!.content!["application/x-ndjson"]!;
-    assert.equal(nd.schema?.type, "object");
-    const events = doc31.paths["/ticks"]!.get!.responses["200"]!.content!["text/event-stream"]!;
+    const nd = doc31.paths["/movies.ndjson"]!.get!.responses["200"]!.content![
+      "application/x-ndjson"
+    ]! as Record<string, any>;
+    assert.equal(nd.schema?.type, "string");
+    assert.deepEqual(nd["x-sequence-item"], toJSONSchema(Movie, "output"));
+    const events = doc31.paths["/ticks"]!.get!.responses["200"]!.content![
+      "text/event-stream"
+    ]! as Record<string, any>;
     assert.equal(events.schema?.type, "string");
-    assert.deepEqual(events.schema?.contentSchema, toJSONSchema(Tick, "output"));
+    assert.deepEqual(
+      events["x-sequence-item"].properties.data.contentSchema,
+      toJSONSchema(Tick, "output"),
+    );
   });
 
   it("converts valibot through the converter registered for it", () => {
