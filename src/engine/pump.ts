@@ -19,6 +19,23 @@ export interface Sink {
   defer(fn: () => void): void;
 }
 
+/**
+ * A sink wrapped around the engine's to transform what passes through (a content coding, see
+ * `sluice/compress`). Each `write` is one batch of the pump and leaves the coding at once, so the
+ * coded bytes go out at the same points as uncoded ones would.
+ *
+ * @example
+ * const body: StreamBody = { ...plain, coding: (sink) => codingSink(sink, zlib.createGzip(), Z_SYNC_FLUSH) };
+ */
+export interface SinkCoding extends Sink {
+  /** Resolves once everything written so far has reached the inner sink. */
+  settle(): Promise<void>;
+  /** Ends the coding (its trailer included) into the inner sink; false if the coding failed. */
+  finish(): Promise<boolean>;
+  /** Frees the coding; called on every path, also after `finish()`. */
+  destroy(): void;
+}
+
 /** Largest batch of items produced back to back that goes out in one write. */
 export const BATCH_BYTES = 64 * 1024;
 
@@ -238,6 +255,7 @@ export async function runStream(t: StreamTarget): Promise<void> {
   stats.active++;
   let end: StreamEnd = "errored";
   let iterator: Iterator<unknown> | AsyncIterator<unknown> | undefined;
+  let coding: SinkCoding | undefined;
   try {
     if (signal.aborted) {
       // The client left before the stream started (while the handler was still working): the
@@ -247,6 +265,8 @@ export async function runStream(t: StreamTarget): Promise<void> {
       await disposeSource(body.source).catch((e) => report(t, e, "teardown"));
       return;
     }
+    coding = body.coding?.(t.sink);
+    const sink = coding ?? t.sink;
     const opened = openSource(body.source);
     iterator = opened.iterator;
     let sync = opened.sync;
@@ -295,17 +315,20 @@ export async function runStream(t: StreamTarget): Promise<void> {
       }
       t.sendHead();
       if (r.done) {
-        if (first !== undefined) t.sink.write(first);
-        end = "completed";
-        t.finish();
+        if (first !== undefined) sink.write(first);
+        end = await complete(t, coding);
         return;
       }
     }
-    const result = await pump({ app, body: run, sink: t.sink, signal, iterator, sync, first });
+    const result = await pump({ app, body: run, sink, signal, iterator, sync, first });
     end = result.end;
-    if (end === "completed") t.finish();
+    if (end === "completed") end = await complete(t, coding);
     else {
-      if (end === "errored") report(t, result.error, "stream");
+      if (end === "errored") {
+        report(t, result.error, "stream");
+        // What was written (an error item included) leaves the coding before the cut.
+        await coding?.settle();
+      }
       t.truncate();
     }
   } catch (error) {
@@ -314,6 +337,7 @@ export async function runStream(t: StreamTarget): Promise<void> {
     if (end === "errored") t.replace(error);
     else t.truncate();
   } finally {
+    coding?.destroy();
     if (iterator) {
       try {
         await iterator.return?.();
@@ -326,6 +350,17 @@ export async function runStream(t: StreamTarget): Promise<void> {
     stats.active--;
     app.stats.teardowns++;
   }
+}
+
+/** Ends a stream cleanly, after its coding's last bytes; a coding that failed truncates it. */
+async function complete(t: StreamTarget, coding: SinkCoding | undefined): Promise<StreamEnd> {
+  if (coding !== undefined && !(await coding.finish())) {
+    report(t, new Error("the content coding of the stream failed"), "stream");
+    t.truncate();
+    return "errored";
+  }
+  t.finish();
+  return "completed";
 }
 
 function report(t: StreamTarget, error: unknown, phase: "stream" | "teardown"): void {

@@ -55,6 +55,13 @@ export abstract class SluiceResponse {
   abstract body(): Body;
 
   /**
+   * Rewrites the body as it is sent, with the headers that describe it: set by `sluice/compress`
+   * to apply a content coding. Engines send `encodedBody(response)`, never `body()` alone.
+   * @internal
+   */
+  encodeBody?: (body: Body) => Body;
+
+  /**
    * Resolves what this response needs to know about the request before it can be sent (a file's
    * metadata, preconditions, ranges), and returns the response to send: itself or another.
    * Called once, right after the handler returns, so middleware sees the final response.
@@ -185,6 +192,20 @@ export abstract class SluiceResponse {
     this.teardowns.push(fn);
     return this;
   }
+}
+
+/**
+ * The body an engine sends for a response: `body()`, through the response's content coding when
+ * one is set (see `sluice/compress`). Headers may change with it, so engines call it before they
+ * write the head.
+ *
+ * @example
+ * const body = encodedBody(response); // then write response.headers and the body
+ * @internal
+ */
+export function encodedBody(response: SluiceResponse): Body {
+  const body = response.body();
+  return response.encodeBody === undefined ? body : response.encodeBody(body);
 }
 
 /**

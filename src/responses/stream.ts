@@ -1,4 +1,5 @@
 import type { Readable } from "node:stream";
+import type { Sink, SinkCoding } from "../engine/pump.ts";
 import type { ContentfulStatus } from "../status.ts";
 import { type Body, type ResponseInit, SluiceResponse } from "./base.ts";
 
@@ -36,6 +37,8 @@ export interface StreamBody<T = unknown> {
   readonly prelude?: Chunk;
   /** Opt-in: the last bytes to send when the producer fails midway, before the connection closes. */
   readonly errorChunk?: (error: unknown) => Chunk | undefined;
+  /** A content coding (`sluice/compress`) wrapped around the engine's sink when the stream starts. */
+  readonly coding?: (sink: Sink) => SinkCoding;
 }
 
 /** Options of a streaming response. */

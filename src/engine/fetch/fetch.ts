@@ -1,5 +1,5 @@
 import type { App } from "../../app.ts";
-import type { SluiceResponse } from "../../responses/base.ts";
+import { encodedBody, type SluiceResponse } from "../../responses/base.ts";
 import type { Chunk, StreamBody } from "../../responses/stream.ts";
 import { isContentless } from "../../status.ts";
 import { BATCH_BYTES, runStream, runTeardowns, type Sink } from "../pump.ts";
@@ -58,7 +58,7 @@ async function toWeb(
   const head = req.method === "HEAD";
   let body: ReturnType<SluiceResponse["body"]>;
   try {
-    body = response.body();
+    body = encodedBody(response);
   } catch (error) {
     after(app, req, response, false, info);
     return toWeb(app, req, app.errorResponse(error, req), info);

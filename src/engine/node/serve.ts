@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 import type { App } from "../../app.ts";
-import type { Body, SluiceResponse } from "../../responses/base.ts";
+import { type Body, encodedBody, type SluiceResponse } from "../../responses/base.ts";
 import { isContentless } from "../../status.ts";
 import { NodeRequest } from "./request.ts";
 import { runAfter, writeStreamBody, writeWebBody } from "./write.ts";
@@ -143,7 +143,7 @@ function respond(app: App, req: NodeRequest, res: ServerResponse, response: Slui
   }
   let body: Body;
   try {
-    body = response.body();
+    body = encodedBody(response);
   } catch (err) {
     runAfter(app, req, response, false);
     respond(app, req, res, app.errorResponse(err, req));
