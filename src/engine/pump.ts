@@ -250,6 +250,14 @@ export async function runStream(t: StreamTarget): Promise<void> {
     await runTeardowns(t);
     return;
   }
+  if (signal.aborted) {
+    // The client left before the stream started (while the handler was still working): the
+    // producer is closed unstarted, as for HEAD, and no stream is counted (none was pulled).
+    t.truncate();
+    await disposeSource(body.source).catch((e) => report(t, e, "teardown"));
+    await runTeardowns(t);
+    return;
+  }
   const stats = app.stats.streams;
   stats.started++;
   stats.active++;
@@ -257,14 +265,6 @@ export async function runStream(t: StreamTarget): Promise<void> {
   let iterator: Iterator<unknown> | AsyncIterator<unknown> | undefined;
   let coding: SinkCoding | undefined;
   try {
-    if (signal.aborted) {
-      // The client left before the stream started (while the handler was still working): the
-      // producer is closed unstarted, as for HEAD.
-      end = "aborted";
-      t.truncate();
-      await disposeSource(body.source).catch((e) => report(t, e, "teardown"));
-      return;
-    }
     coding = body.coding?.(t.sink);
     const sink = coding ?? t.sink;
     const opened = openSource(body.source);
