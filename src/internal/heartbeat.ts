@@ -76,14 +76,16 @@ class HeartbeatIterator<T, P> implements AsyncIterableIterator<T | P> {
   #buffered: Outcome<T> | undefined = undefined;
   // The waiting `next()`; called with undefined when `return()` closes it.
   #waiter: Waiter<T> | undefined = undefined;
+  // One timer for the whole stream, armed when a wait begins and none is armed, and re-armed
+  // from its own callback. An item that arrives in time costs a clock read, not a set and a clear
+  // of a timer: items come far more often than pings.
   #timer: ReturnType<typeof setTimeout> | undefined = undefined;
-  // Calls to `next()` run one at a time, as with an async generator; an idle iterator starts the
-  // step at once, so the source is asked for its next item within the caller's own `next()`.
-  #queue: Promise<unknown> = Promise.resolve();
-  #steps = 0;
-  #stepDone = (): void => {
-    this.#steps--;
-  };
+  // When the current wait began (performance.now()).
+  #since = 0;
+  // Calls to `next()` run one at a time, as with an async generator: one that comes while a step
+  // is pending waits in this queue.
+  #busy = false;
+  #queue: (() => void)[] = [];
 
   constructor(
     source: AsyncIterator<T>,
@@ -102,10 +104,13 @@ class HeartbeatIterator<T, P> implements AsyncIterableIterator<T | P> {
   }
 
   next(): Promise<IteratorResult<T | P>> {
-    const step = this.#steps === 0 ? this.#step() : this.#queue.then(() => this.#step());
-    this.#steps++;
-    this.#queue = step.then(this.#stepDone, this.#stepDone);
-    return step;
+    if (!this.#busy) {
+      this.#busy = true;
+      return this.#step();
+    }
+    return new Promise<IteratorResult<T | P>>((resolve) => {
+      this.#queue.push(() => resolve(this.#step()));
+    });
   }
 
   return(value?: unknown): Promise<IteratorResult<T | P>> {
@@ -133,11 +138,22 @@ class HeartbeatIterator<T, P> implements AsyncIterableIterator<T | P> {
     return cleanup.then(() => result);
   }
 
+  /** A step has settled: the next queued `next()`, if any, starts its own. */
+  #release(): void {
+    const queued = this.#queue.shift();
+    if (queued === undefined) this.#busy = false;
+    else queued();
+  }
+
   #step(): Promise<IteratorResult<T | P>> {
-    if (this.#finished) return Promise.resolve(DONE);
+    if (this.#finished) {
+      this.#release();
+      return Promise.resolve(DONE);
+    }
     const buffered = this.#buffered;
     if (buffered !== undefined) {
       this.#buffered = undefined;
+      this.#release();
       try {
         return Promise.resolve(this.#settle(buffered));
       } catch (error) {
@@ -145,22 +161,36 @@ class HeartbeatIterator<T, P> implements AsyncIterableIterator<T | P> {
       }
     }
     if (!this.#inFlight) this.#pull();
+    this.#since = performance.now();
+    if (this.#timer === undefined) this.#timer = setTimeout(this.#onTimer, this.#delay);
     return new Promise<IteratorResult<T | P>>((resolve, reject) => {
       this.#waiter = (outcome) => {
+        this.#release();
         if (outcome === undefined) return resolve(DONE);
+        if (outcome === PINGED) return resolve({ done: false, value: this.#ping });
         try {
           resolve(this.#settle(outcome));
         } catch (error) {
           reject(error);
         }
       };
-      this.#timer = setTimeout(() => {
-        this.#timer = undefined;
-        this.#waiter = undefined;
-        resolve({ done: false, value: this.#ping });
-      }, this.#delay);
     });
   }
+
+  #onTimer = (): void => {
+    this.#timer = undefined;
+    const waiter = this.#waiter;
+    // Nobody waits (the consumer is busy writing): the next wait arms the timer again.
+    if (waiter === undefined || this.#finished) return;
+    const idle = performance.now() - this.#since;
+    if (idle + 1 < this.#delay) {
+      // An item came since the timer was armed: wait out the rest of this idle period.
+      this.#timer = setTimeout(this.#onTimer, this.#delay - idle);
+      return;
+    }
+    this.#waiter = undefined;
+    waiter(PINGED as Outcome<T>);
+  };
 
   // One handler per source promise, whatever the number of pings while it is pending: racing the
   // same long-lived promise on every step would pile up reactions on it.
@@ -172,11 +202,11 @@ class HeartbeatIterator<T, P> implements AsyncIterableIterator<T | P> {
     } catch (error) {
       pending = Promise.reject(error);
     }
-    pending.then(
-      (result) => this.#arrive({ ok: true, result }),
-      (error: unknown) => this.#arrive({ ok: false, error }),
-    );
+    pending.then(this.#onResult, this.#onError);
   }
+
+  #onResult = (result: IteratorResult<T>): void => this.#arrive({ ok: true, result });
+  #onError = (error: unknown): void => this.#arrive({ ok: false, error });
 
   #arrive(outcome: Outcome<T>): void {
     this.#inFlight = false;
@@ -187,17 +217,18 @@ class HeartbeatIterator<T, P> implements AsyncIterableIterator<T | P> {
       return;
     }
     this.#waiter = undefined;
-    this.#clearTimer();
     waiter(outcome);
   }
 
   #settle(outcome: Outcome<T>): IteratorResult<T> {
     if (!outcome.ok) {
       this.#finished = true;
+      this.#clearTimer();
       throw outcome.error;
     }
     if (outcome.result.done === true) {
       this.#finished = true;
+      this.#clearTimer();
       return DONE;
     }
     return outcome.result;
@@ -210,6 +241,9 @@ class HeartbeatIterator<T, P> implements AsyncIterableIterator<T | P> {
     }
   }
 }
+
+// A marker outcome: the timer, not the source, ended the wait.
+const PINGED = { ok: true, result: DONE } as const;
 
 function ignore(): void {}
 

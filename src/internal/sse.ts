@@ -30,7 +30,7 @@ export type SSEEvent<T = unknown> = {
  * @example
  * try { formatEvent({ event: "a\nb" }); } catch (err) { err instanceof SSEFormatError; } // true
  */
-export class SSEFormatError extends Error {
+export class SSEFormatError extends TypeError {
   override name = "SSEFormatError";
 }
 
@@ -49,8 +49,6 @@ const LINE_BREAK = /\r\n|\r|\n/;
 // `event` and `id` are single-line fields; a NUL in `id` makes the client ignore the whole field.
 const FORBIDDEN_IN_FIELD = /[\r\n\0]/;
 
-const KNOWN_KEYS = ["data", "event", "id", "retry", "comment"] as const;
-
 /**
  * Returns what is wrong with an event, or undefined when it can be framed. Checks types, line
  * breaks and NUL in `event`/`id`, the range of `retry`, and that something is to be sent. Data is
@@ -64,11 +62,17 @@ export function validateSSEEvent(ev: unknown): string | undefined {
   if (typeof ev !== "object" || ev === null || Array.isArray(ev)) {
     return "an SSE event must be an object";
   }
-  const e = ev as Record<string, unknown>;
-  if (!KNOWN_KEYS.some((key) => e[key] !== undefined)) {
+  const { data, event, id, retry, comment } = ev as Record<string, unknown>;
+  // Checked field by field, without closures or allocation: this runs for every event sent.
+  if (
+    data === undefined &&
+    event === undefined &&
+    id === undefined &&
+    retry === undefined &&
+    comment === undefined
+  ) {
     return "an SSE event must have at least one of data, event, id, retry or comment";
   }
-  const { data, event, id, retry, comment } = e;
   if (typeof data === "function" || typeof data === "symbol" || typeof data === "bigint") {
     return `SSE data of type ${typeof data} cannot be sent as JSON`;
   }
@@ -119,9 +123,7 @@ export function formatEvent(ev: SSEEvent): string {
   if (ev.event !== undefined) frame += fieldLine("event", ev.event);
   if (ev.id !== undefined) frame += fieldLine("id", String(ev.id));
   if (ev.retry !== undefined) frame += fieldLine("retry", String(ev.retry));
-  if (ev.data !== undefined) {
-    for (const line of dataText(ev.data).split(LINE_BREAK)) frame += fieldLine("data", line);
-  }
+  if (ev.data !== undefined) frame += dataLines(ev.data);
   return frame + "\n";
 }
 
@@ -132,7 +134,14 @@ export function formatEvent(ev: SSEEvent): string {
  * formatData("hello\nworld"); // "data: hello\ndata: world\n\n"
  */
 export function formatData(data: unknown): string {
-  return formatEvent({ data });
+  if (typeof data === "function" || typeof data === "symbol" || typeof data === "bigint") {
+    throw new SSEFormatError(`SSE data of type ${typeof data} cannot be sent as JSON`);
+  }
+  if (data === undefined)
+    throw new SSEFormatError(
+      "an SSE event must have at least one of data, event, id, retry or comment",
+    );
+  return dataLines(data) + "\n";
 }
 
 /**
@@ -151,8 +160,20 @@ function fieldLine(name: string, value: string): string {
   return value === "" ? name + ":\n" : name + ": " + value + "\n";
 }
 
-function dataText(data: unknown): string {
-  if (typeof data === "string") return data;
+/** The `data:` lines of a value: a string split at its line breaks, anything else as JSON. */
+function dataLines(data: unknown): string {
+  if (typeof data === "string") {
+    // Most data has no line break: skip the split.
+    if (data.indexOf("\n") === -1 && data.indexOf("\r") === -1) return fieldLine("data", data);
+    let lines = "";
+    for (const line of data.split(LINE_BREAK)) lines += fieldLine("data", line);
+    return lines;
+  }
+  // JSON text never holds a raw CR or LF (JSON.stringify escapes them), so it is one line.
+  return fieldLine("data", jsonText(data));
+}
+
+function jsonText(data: unknown): string {
   let text: string | undefined;
   try {
     text = JSON.stringify(data);

@@ -1,4 +1,11 @@
-import { formatData, formatEvent, PING, type SSEEvent, validateSSEEvent } from "../internal/sse.ts";
+import {
+  formatData,
+  formatEvent,
+  PING,
+  type SSEEvent,
+  SSEFormatError,
+  validateSSEEvent,
+} from "../internal/sse.ts";
 import { type StandardSchemaV1, validateSync } from "../internal/standard-schema.ts";
 import type { Encoder, StreamBody, StreamInit, StreamSource } from "./stream.ts";
 import { StreamingResponse } from "./stream.ts";
@@ -20,12 +27,21 @@ export class ServerSentEvent<T = unknown> {
   readonly retry?: number;
   readonly comment?: string;
 
+  // The brand lives on the prototype: one property for all events, none set per event.
+  static {
+    Object.defineProperty(ServerSentEvent.prototype, EVENT, { value: true });
+  }
+
   /** Throws an SSEFormatError naming the problem when a field cannot be framed (CR/LF/NUL in event or id, a non-integer retry). */
   constructor(fields: SSEEvent<T>) {
     const problem = validateSSEEvent(fields);
-    if (problem !== undefined) throw new TypeError(problem);
-    Object.assign(this, fields);
-    Object.defineProperty(this, EVENT, { value: true });
+    if (problem !== undefined) throw new SSEFormatError(problem);
+    // Every field set, in one order, so all events share one shape (fast to create and read).
+    this.data = fields.data;
+    this.event = fields.event;
+    this.id = fields.id;
+    this.retry = fields.retry;
+    this.comment = fields.comment;
   }
 
   /**
