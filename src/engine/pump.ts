@@ -144,7 +144,9 @@ export async function pump<T>(run: PumpRun<T>): Promise<{ end: StreamEnd; error?
     if (parts === undefined) out = text;
     else {
       if (text !== "") parts.push(text);
-      out = concat(parts);
+      // A lone chunk (a file's read buffer, a producer's Uint8Array) goes out as it is: copying
+      // it into a batch of one would only cost a copy and garbage.
+      out = parts.length === 1 ? parts[0]! : concat(parts);
       parts = undefined;
     }
     text = "";
@@ -200,8 +202,10 @@ export async function pump<T>(run: PumpRun<T>): Promise<{ end: StreamEnd; error?
   }
 }
 
+const utf8 = new TextEncoder();
+
 function concat(parts: Chunk[]): Uint8Array {
-  const bufs = parts.map((p) => (typeof p === "string" ? new TextEncoder().encode(p) : p));
+  const bufs = parts.map((p) => (typeof p === "string" ? utf8.encode(p) : p));
   let total = 0;
   for (const b of bufs) total += b.byteLength;
   const out = new Uint8Array(total);
