@@ -258,8 +258,8 @@ export class App implements Mountable {
     ignoreTrailingSlash: false,
     maxParamLength: 1000,
   });
-  readonly #middleware: Middleware[] = [];
-  readonly #scoped: { segments: string[]; mw: Middleware }[] = [];
+  // App middleware in the order it was added; `segments` is the decoded prefix of a scoped one.
+  readonly #layers: { segments: string[] | null; mw: Middleware }[] = [];
   readonly #methods = new Set<string>();
   readonly #routes: RouteInfo[] = [];
   readonly #mounts: { prefix: string; target: Mountable }[] = [];
@@ -441,9 +441,8 @@ export class App implements Mountable {
   use(mw: Middleware): this;
   use(prefix: string, mw: Middleware): this;
   use(a: string | Middleware, b?: Middleware): this {
-    if (typeof a === "function") this.#middleware.push(a);
-    else if (b) this.#scoped.push({ segments: splitSegments(a) ?? [], mw: b });
-    this.#chain = undefined;
+    if (typeof a === "function") this.#layers.push({ segments: null, mw: a });
+    else if (b) this.#layers.push({ segments: splitSegments(a) ?? [], mw: b });
     return this;
   }
 
@@ -510,8 +509,6 @@ export class App implements Mountable {
     return this;
   }
 
-  #chain: ((req: SluiceRequest<any>) => Promise<SluiceResponse>) | undefined;
-
   /**
    * Answers a web Request with a web Response, so the app runs on Bun, Deno and Workers, and a test
    * can call it directly. Bound: pass `app.fetch` around as it is.
@@ -541,12 +538,14 @@ export class App implements Mountable {
    * @example
    * const res = await app.handle(req);
    */
-  async handle(req: SluiceRequest<any>): Promise<SluiceResponse> {
+  handle(req: SluiceRequest<any>): Promise<SluiceResponse> {
+    let pending: Promise<SluiceResponse>;
     try {
-      return await this.dispatch(req);
+      pending = this.dispatch(req);
     } catch (err) {
-      return this.errorResponse(err, req);
+      return Promise.resolve(this.errorResponse(err, req));
     }
+    return pending.catch((err) => this.errorResponse(err, req));
   }
 
   /**
@@ -566,20 +565,26 @@ export class App implements Mountable {
   /** @internal */
   dispatch(req: SluiceRequest<any>): Promise<SluiceResponse> {
     if (this.#templates) req.templates = this.#templates;
-    this.#chain ??= this.#compileChain();
-    return this.#chain(req);
-  }
-
-  #compileChain(): (req: SluiceRequest<any>) => Promise<SluiceResponse> {
-    const route = (req: SluiceRequest<any>) => this.#route(req);
-    const layers: Middleware[] = [...this.#middleware];
-    for (const { segments, mw } of this.#scoped) {
-      layers.push((req, next) => (underPrefix(req.path, segments) ? mw(req, next) : next()));
+    const layers = this.#layers;
+    if (layers.length === 0) return this.#route(req);
+    // Only the middleware that applies to this path runs; the path is decoded once for all the
+    // scoped ones, the way the file server will read it.
+    let segments: string[] | null | undefined;
+    const applicable: Middleware[] = [];
+    for (const layer of layers) {
+      if (layer.segments === null) applicable.push(layer.mw);
+      else {
+        if (segments === undefined) segments = splitSegments(req.path);
+        if (underPrefix(segments, layer.segments)) applicable.push(layer.mw);
+      }
     }
-    return layers.length === 0 ? route : wrap(this, layers, route);
+    if (applicable.length === 0) return this.#route(req);
+    return runLayers(this, applicable, req, this.#routeBound);
   }
 
-  async #route(req: SluiceRequest<any>): Promise<SluiceResponse> {
+  #routeBound = (req: SluiceRequest<any>): Promise<SluiceResponse> => this.#route(req);
+
+  #route(req: SluiceRequest<any>): Promise<SluiceResponse> {
     const path = req.path;
     let method = req.method;
     let found = this.#router.find(method as HTTPMethod, path);
@@ -587,7 +592,7 @@ export class App implements Mountable {
       method = "GET";
       found = this.#router.find("GET", path);
     }
-    if (found === null) return this.#miss(req);
+    if (found === null) return Promise.resolve(this.#miss(req));
     const store = found.store as Store;
     if (store.mount) {
       const [head, sub] = cutPrefix(path, store.prefix!);
@@ -705,33 +710,41 @@ function compileRoute(app: App, handler: AnyHandler, options: RouteOptions) {
   };
   const mws =
     options.use === undefined ? [] : Array.isArray(options.use) ? options.use : [options.use];
-  return mws.length === 0 ? run : wrap(app, mws, run);
+  return mws.length === 0 ? run : (req: SluiceRequest<any>) => runLayers(app, mws, req, run);
 }
 
-function wrap(
+/** Runs middleware in order around `inner`, each layer's `next()` calling the following one. */
+function runLayers(
   app: App,
   layers: Middleware[],
+  req: SluiceRequest<any>,
   inner: (req: SluiceRequest<any>) => Promise<SluiceResponse>,
-): (req: SluiceRequest<any>) => Promise<SluiceResponse> {
-  return layers.reduceRight<(req: SluiceRequest<any>) => Promise<SluiceResponse>>(
-    (next, mw) => async (req) => {
-      let called = false;
-      let inner: SluiceResponse | undefined;
-      const result = await mw(req, async () => {
-        if (called) throw new Error("middleware called next() twice");
-        called = true;
-        // What follows may throw (a 404, a failed handler): next() hands back its problem response,
-        // so after-hooks (security headers, logging) see errors too.
-        inner = await next(req).catch((err) => app.errorResponse(err, req));
-        return inner;
-      });
-      const res = coerce(result);
-      // A response of the middleware's own (a file for an SPA fallback, say) is prepared like a
-      // handler's; the one next() gave back already was.
-      return res !== inner && res.prepare ? res.prepare(req) : res;
-    },
-    inner,
-  );
+): Promise<SluiceResponse> {
+  const call = (i: number): Promise<SluiceResponse> =>
+    i === layers.length ? inner(req) : callLayer(app, layers[i]!, req, () => call(i + 1));
+  return call(0);
+}
+
+async function callLayer(
+  app: App,
+  mw: Middleware,
+  req: SluiceRequest<any>,
+  next: () => Promise<SluiceResponse>,
+): Promise<SluiceResponse> {
+  let called = false;
+  let inner: SluiceResponse | undefined;
+  const result = await mw(req, async () => {
+    if (called) throw new Error("middleware called next() twice");
+    called = true;
+    // What follows may throw (a 404, a failed handler): next() hands back its problem response,
+    // so after-hooks (security headers, logging) see errors too.
+    inner = await next().catch((err) => app.errorResponse(err, req));
+    return inner;
+  });
+  const res = coerce(result);
+  // A response of the middleware's own (a file for an SPA fallback, say) is prepared like a
+  // handler's; the one next() gave back already was.
+  return res !== inner && res.prepare ? res.prepare(req) : res;
 }
 
 /**
@@ -741,6 +754,11 @@ function wrap(
  */
 function splitSegments(path: string): string[] | null {
   const out: string[] = [];
+  // Without escapes or backslashes there is nothing to decode or split again.
+  if (!path.includes("%") && !path.includes("\\")) {
+    for (const s of path.split("/")) if (s !== "" && s !== ".") out.push(s);
+    return out;
+  }
   for (const raw of path.split("/")) {
     let decoded: string;
     try {
@@ -763,8 +781,7 @@ function cutPrefix(path: string, prefix: string): [head: string, rest: string] {
   return [head, path.slice(head.length)];
 }
 
-function underPrefix(path: string, prefix: string[]): boolean {
-  const segments = splitSegments(path);
+function underPrefix(segments: string[] | null, prefix: string[]): boolean {
   // A path that cannot be decoded is treated as inside every guarded prefix: fail closed.
   if (segments === null) return true;
   if (segments.length < prefix.length) return false;

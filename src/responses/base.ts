@@ -231,9 +231,10 @@ export class BufferedResponse<S extends number = StatusCode> extends SluiceRespo
   constructor(content: unknown, init?: BufferedInit<S>, defaultMediaType?: string) {
     super(init);
     this.content = content;
-    const mediaType = init?.mediaType ?? defaultMediaType;
-    if (mediaType !== undefined && this.headers["content-type"] === undefined) {
-      this.setHeader("content-type", mediaType);
+    if (this.headers["content-type"] === undefined) {
+      if (init?.mediaType !== undefined) this.setHeader("content-type", init.mediaType);
+      // A class's own media type is a constant known to be valid: no check per response.
+      else if (defaultMediaType !== undefined) this.headers["content-type"] = defaultMediaType;
     }
   }
 

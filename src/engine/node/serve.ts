@@ -180,7 +180,10 @@ function respond(app: App, req: NodeRequest, res: ServerResponse, response: Slui
     default:
       throw new TypeError(`unknown body kind ${(body as { kind: string }).kind}`);
   }
-  res.once("close", () => runAfter(app, req, response, res.writableFinished));
+  // Most responses have nothing to run afterwards: no listener for them.
+  if (response.tasks.length > 0 || response.teardowns.length > 0) {
+    res.once("close", () => runAfter(app, req, response, res.writableFinished));
+  }
 }
 
 function writeEmpty(res: ServerResponse, status: number, headers: SluiceResponse["headers"]): void {
