@@ -390,6 +390,25 @@ export async function runTeardowns(t: {
   }
 }
 
+/**
+ * Runs a response's background tasks in order, once its body has gone out in full; a failing
+ * task is reported and the next still runs.
+ * @internal
+ */
+export async function runTasks(t: {
+  app: App;
+  request?: SluiceRequest<any>;
+  response: SluiceResponse;
+}): Promise<void> {
+  for (const task of t.response.tasks.splice(0)) {
+    try {
+      await task();
+    } catch (error) {
+      t.app.report(error, { request: t.request, phase: "background" });
+    }
+  }
+}
+
 function join(a: Chunk | undefined, b: Chunk): Chunk {
   if (a === undefined) return b;
   if (typeof a === "string" && typeof b === "string") return a + b;

@@ -2,7 +2,7 @@ import type { App } from "../../app.ts";
 import { encodedBody, type SluiceResponse } from "../../responses/base.ts";
 import type { Chunk, StreamBody } from "../../responses/stream.ts";
 import { isContentless } from "../../status.ts";
-import { BATCH_BYTES, runStream, runTeardowns, type Sink } from "../pump.ts";
+import { BATCH_BYTES, runStream, runTasks, runTeardowns, type Sink } from "../pump.ts";
 import { type FetchInfo, FetchRequest } from "./request.ts";
 
 const encoder = new TextEncoder();
@@ -36,16 +36,9 @@ function after(
   sent: boolean,
   info?: FetchInfo,
 ): void {
-  const work = runTeardowns({ app, request: req, response }).then(async () => {
-    if (!sent) return;
-    for (const task of response.tasks.splice(0)) {
-      try {
-        await task();
-      } catch (error) {
-        app.report(error, { request: req, phase: "background" });
-      }
-    }
-  });
+  const work = runTeardowns({ app, request: req, response }).then(() =>
+    sent ? runTasks({ app, request: req, response }) : undefined,
+  );
   info?.waitUntil?.(work);
 }
 
@@ -198,13 +191,7 @@ function streamToWeb(
         const problem = app.errorResponse(error, req);
         resolve(toWeb(app, req, problem, info));
       },
-    }).then(() => {
-      for (const task of sent ? response.tasks.splice(0) : []) {
-        Promise.resolve()
-          .then(task)
-          .catch((error) => app.report(error, { request: req, phase: "background" }));
-      }
-    });
+    }).then(() => (sent ? runTasks({ app, request: req, response }) : undefined));
     info?.waitUntil?.(done);
   });
 }

@@ -2,7 +2,7 @@ import type { ServerResponse } from "node:http";
 import type { App } from "../../app.ts";
 import type { SluiceResponse } from "../../responses/base.ts";
 import type { Chunk, StreamBody, StreamSource } from "../../responses/stream.ts";
-import { disposeSource, runStream, runTeardowns, type Sink } from "../pump.ts";
+import { disposeSource, runStream, runTasks, runTeardowns, type Sink } from "../pump.ts";
 import type { NodeRequest } from "./request.ts";
 
 /**
@@ -23,16 +23,7 @@ export function runAfter(
   void disposed
     .catch((error) => app.report(error, { request: req, phase: "teardown" }))
     .then(() => runTeardowns({ app, request: req, response }))
-    .then(async () => {
-      if (!sent) return;
-      for (const task of response.tasks.splice(0)) {
-        try {
-          await task();
-        } catch (error) {
-          app.report(error, { request: req, phase: "background" });
-        }
-      }
-    });
+    .then(() => (sent ? runTasks({ app, request: req, response }) : undefined));
 }
 
 /**
@@ -120,13 +111,7 @@ export function writeStreamBody(
       res.writeHead(problem.status, problem.headers);
       res.end(head ? undefined : text.data);
     },
-  }).then(() => {
-    for (const task of sent ? response.tasks.splice(0) : []) {
-      Promise.resolve()
-        .then(task)
-        .catch((error) => app.report(error, { request: req, phase: "background" }));
-    }
-  });
+  }).then(() => (sent ? runTasks({ app, request: req, response }) : undefined));
 }
 
 /**
