@@ -27,6 +27,30 @@ function encode(n: number, frame: (i: number) => string): number {
   return n / seconds;
 }
 
+/**
+ * The same, with the items pulled from an async generator, as the contract app's producers (and a
+ * database cursor) hand them out: the ceiling for any server whose source is an async iterable.
+ */
+async function encodeAsync(n: number, frame: (i: number) => string): Promise<number> {
+  async function* items() {
+    for (let i = 0; i < n; i++) yield i;
+  }
+  let batch = "";
+  let buffers = 0;
+  const t0 = performance.now();
+  for await (const i of items()) {
+    batch += frame(i);
+    if (batch.length >= BATCH) {
+      buffers += Buffer.from(batch).length;
+      batch = "";
+    }
+  }
+  buffers += Buffer.from(batch).length;
+  const seconds = (performance.now() - t0) / 1000;
+  if (buffers === 0) throw new Error("nothing encoded");
+  return n / seconds;
+}
+
 const ndjsonFrame = (i: number) => JSON.stringify({ i, sq: i * i }) + "\n";
 const sseFrame = (i: number) =>
   `event: tick\nid: ${i}\ndata: ${JSON.stringify({ i, sq: i * i })}\n\n`;
@@ -34,6 +58,9 @@ const sseFrame = (i: number) =>
 export interface Ceiling {
   ndjson: number;
   sse: number;
+  /** The same with an async generator as the source. */
+  ndjsonAsync: number;
+  sseAsync: number;
 }
 
 /** Measures the ceiling in a child process on the server CPU. */
@@ -53,5 +80,19 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const best = (frame: (i: number) => string) => Math.max(...[0, 1, 2].map(() => encode(n, frame)));
   encode(100_000, ndjsonFrame); // warm-up
   encode(100_000, sseFrame);
-  process.stdout.write(JSON.stringify({ ndjson: best(ndjsonFrame), sse: best(sseFrame) }));
+  const bestAsync = async (frame: (i: number) => string) =>
+    Math.max(
+      await encodeAsync(n, frame),
+      await encodeAsync(n, frame),
+      await encodeAsync(n, frame),
+    );
+  await encodeAsync(100_000, ndjsonFrame); // warm-up
+  process.stdout.write(
+    JSON.stringify({
+      ndjson: best(ndjsonFrame),
+      sse: best(sseFrame),
+      ndjsonAsync: await bestAsync(ndjsonFrame),
+      sseAsync: await bestAsync(sseFrame),
+    }),
+  );
 }

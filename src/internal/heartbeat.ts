@@ -61,7 +61,6 @@ export function withHeartbeat<T, P>(
 }
 
 type Outcome<T> = { ok: true; result: IteratorResult<T> } | { ok: false; error: unknown };
-type Waiter<T> = (outcome: Outcome<T> | undefined) => void;
 
 const DONE: IteratorReturnResult<undefined> = Object.freeze({ done: true, value: undefined });
 
@@ -74,8 +73,9 @@ class HeartbeatIterator<T, P> implements AsyncIterableIterator<T | P> {
   #inFlight = false;
   // A source outcome that arrived while no `next()` was waiting (during a ping).
   #buffered: Outcome<T> | undefined = undefined;
-  // The waiting `next()`; called with undefined when `return()` closes it.
-  #waiter: Waiter<T> | undefined = undefined;
+  // The waiting `next()`'s promise functions; set while a step waits for the source or a ping.
+  #resolve: ((result: IteratorResult<T | P>) => void) | undefined = undefined;
+  #reject: ((error: unknown) => void) | undefined = undefined;
   // One timer for the whole stream, armed when a wait begins and none is armed, and re-armed
   // from its own callback. An item that arrives in time costs a clock read, not a set and a clear
   // of a timer: items come far more often than pings.
@@ -119,9 +119,8 @@ class HeartbeatIterator<T, P> implements AsyncIterableIterator<T | P> {
     this.#finished = true;
     this.#buffered = undefined;
     this.#clearTimer();
-    const waiter = this.#waiter;
-    this.#waiter = undefined;
-    waiter?.(undefined);
+    const resolve = this.#take();
+    resolve?.(DONE);
     const sourceReturn = this.#source.return;
     if (sourceReturn === undefined) return Promise.resolve(result);
     let cleanup: Promise<unknown>;
@@ -164,32 +163,32 @@ class HeartbeatIterator<T, P> implements AsyncIterableIterator<T | P> {
     this.#since = performance.now();
     if (this.#timer === undefined) this.#timer = setTimeout(this.#onTimer, this.#delay);
     return new Promise<IteratorResult<T | P>>((resolve, reject) => {
-      this.#waiter = (outcome) => {
-        this.#release();
-        if (outcome === undefined) return resolve(DONE);
-        if (outcome === PINGED) return resolve({ done: false, value: this.#ping });
-        try {
-          resolve(this.#settle(outcome));
-        } catch (error) {
-          reject(error);
-        }
-      };
+      this.#resolve = resolve;
+      this.#reject = reject;
     });
+  }
+
+  /** Ends the waiting step: hands back its resolve function and lets the next queued step go. */
+  #take(): ((result: IteratorResult<T | P>) => void) | undefined {
+    const resolve = this.#resolve;
+    if (resolve === undefined) return undefined;
+    this.#resolve = undefined;
+    this.#reject = undefined;
+    this.#release();
+    return resolve;
   }
 
   #onTimer = (): void => {
     this.#timer = undefined;
-    const waiter = this.#waiter;
     // Nobody waits (the consumer is busy writing): the next wait arms the timer again.
-    if (waiter === undefined || this.#finished) return;
+    if (this.#resolve === undefined || this.#finished) return;
     const idle = performance.now() - this.#since;
     if (idle + 1 < this.#delay) {
       // An item came since the timer was armed: wait out the rest of this idle period.
       this.#timer = setTimeout(this.#onTimer, this.#delay - idle);
       return;
     }
-    this.#waiter = undefined;
-    waiter(PINGED as Outcome<T>);
+    this.#take()!({ done: false, value: this.#ping });
   };
 
   // One handler per source promise, whatever the number of pings while it is pending: racing the
@@ -205,20 +204,35 @@ class HeartbeatIterator<T, P> implements AsyncIterableIterator<T | P> {
     pending.then(this.#onResult, this.#onError);
   }
 
-  #onResult = (result: IteratorResult<T>): void => this.#arrive({ ok: true, result });
-  #onError = (error: unknown): void => this.#arrive({ ok: false, error });
-
-  #arrive(outcome: Outcome<T>): void {
+  // The source's outcome goes straight to the waiting step; only one that comes during a ping is
+  // wrapped and kept for the next call.
+  #onResult = (result: IteratorResult<T>): void => {
     this.#inFlight = false;
     if (this.#finished) return;
-    const waiter = this.#waiter;
-    if (waiter === undefined) {
-      this.#buffered = outcome;
+    const resolve = this.#take();
+    if (resolve === undefined) {
+      this.#buffered = { ok: true, result };
       return;
     }
-    this.#waiter = undefined;
-    waiter(outcome);
-  }
+    if (result.done === true) {
+      this.#finished = true;
+      this.#clearTimer();
+      resolve(DONE);
+    } else resolve(result);
+  };
+
+  #onError = (error: unknown): void => {
+    this.#inFlight = false;
+    if (this.#finished) return;
+    const reject = this.#reject;
+    if (this.#take() === undefined) {
+      this.#buffered = { ok: false, error };
+      return;
+    }
+    this.#finished = true;
+    this.#clearTimer();
+    reject!(error);
+  };
 
   #settle(outcome: Outcome<T>): IteratorResult<T> {
     if (!outcome.ok) {
@@ -241,9 +255,6 @@ class HeartbeatIterator<T, P> implements AsyncIterableIterator<T | P> {
     }
   }
 }
-
-// A marker outcome: the timer, not the source, ended the wait.
-const PINGED = { ok: true, result: DONE } as const;
 
 function ignore(): void {}
 

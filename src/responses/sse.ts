@@ -116,11 +116,13 @@ export class SSEResponse<T = unknown> extends StreamingResponse<T | ServerSentEv
 
   protected override encoder(): Encoder<T | ServerSentEvent<T>> {
     const schema = this.schema;
-    const check = schema
-      ? (data: unknown) => validateSync(schema, data, "SSE event data")
-      : (data: unknown) => data;
+    if (!schema) {
+      return (item) => (ServerSentEvent.is(item) ? formatEvent(item) : formatData(item));
+    }
+    const check = (data: unknown) => validateSync(schema, data, "SSE event data");
     return (item) => {
       if (ServerSentEvent.is(item)) {
+        // A schema may transform the data: frame a copy with what it gave back.
         return formatEvent(item.data === undefined ? item : { ...item, data: check(item.data) });
       }
       return formatData(check(item));
