@@ -81,11 +81,7 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   encode(100_000, ndjsonFrame); // warm-up
   encode(100_000, sseFrame);
   const bestAsync = async (frame: (i: number) => string) =>
-    Math.max(
-      await encodeAsync(n, frame),
-      await encodeAsync(n, frame),
-      await encodeAsync(n, frame),
-    );
+    Math.max(await encodeAsync(n, frame), await encodeAsync(n, frame), await encodeAsync(n, frame));
   await encodeAsync(100_000, ndjsonFrame); // warm-up
   process.stdout.write(
     JSON.stringify({

@@ -164,24 +164,33 @@ export function createShowcaseApp(): { app: App; stop: () => void } {
   app.templates(liquidEngine({ dir: fileURLToPath(new URL("./templates", import.meta.url)) }));
   app.get(
     "/",
+    { summary: "The landing page, from a template", tags: ["pages"] },
     () => new TemplateResponse("index", { title: "Sluice showcase", delay: DASHBOARD_DELAY_MS }),
   );
-  app.get("/dashboard", (req) => {
-    // Started now, awaited by the template where it is used: the page head is sent first.
-    const stats = dashboardStats(req.signal);
-    return new TemplateResponse(
-      "dashboard",
-      {
-        title: "Dashboard",
-        name: req.query.name ?? "guest",
-        delay: DASHBOARD_DELAY_MS,
-        renderedAt: new Date().toISOString(),
-        stats,
-        finishedAt: stats.then(() => new Date().toISOString()),
-      },
-      { stream: true },
-    );
-  });
+  app.get(
+    "/dashboard",
+    {
+      summary: "A streamed template: the head first, the figures when ready",
+      tags: ["pages"],
+      query: NameQuery,
+    },
+    (req) => {
+      // Started now, awaited by the template where it is used: the page head is sent first.
+      const stats = dashboardStats(req.signal);
+      return new TemplateResponse(
+        "dashboard",
+        {
+          title: "Dashboard",
+          name: req.query.name ?? "guest",
+          delay: DASHBOARD_DELAY_MS,
+          renderedAt: new Date().toISOString(),
+          stats,
+          finishedAt: stats.then(() => new Date().toISOString()),
+        },
+        { stream: true },
+      );
+    },
+  );
 
   app.get(
     "/hello",
@@ -202,10 +211,13 @@ export function createShowcaseApp(): { app: App; stop: () => void } {
     throw new HTTPError(418, "this teapot refuses to brew coffee");
   });
 
-  app.get("/live", () =>
-    page(
-      "Live feed",
-      `<p>Events from <code>/live/events</code>. The server closes each connection after 10 events;
+  app.get(
+    "/live",
+    { summary: "A live SSE feed that resumes after a reconnect", tags: ["pages"] },
+    () =>
+      page(
+        "Live feed",
+        `<p>Events from <code>/live/events</code>. The server closes each connection after 10 events;
 the browser reconnects with <code>Last-Event-ID</code> and the feed resumes where it stopped, without gaps.</p>
 <p class="muted" id="state">connecting…</p><pre id="log"></pre>
 <script>
@@ -219,7 +231,7 @@ es.addEventListener("tick", (e) => {
   log.textContent = "#" + e.lastEventId + "  " + t.at + "  " + t.value + "\\n" + log.textContent;
 });
 </script>`,
-    ),
+      ),
   );
   app.get(
     "/live/events",
@@ -231,7 +243,7 @@ es.addEventListener("tick", (e) => {
     (req) => new SSEResponse(feed(req), { keepalive: 15000 }),
   );
 
-  app.get("/chat", () =>
+  app.get("/chat", { summary: "An LLM answer streamed token by token", tags: ["pages"] }, () =>
     page(
       "LLM answer, token by token",
       `<p>The answer streams from <code>/chat/completions</code> as OpenAI-style chunks.</p>
