@@ -68,7 +68,11 @@ export function openSource<T>(source: StreamSource<T>): SourceIterator<T> {
   );
 }
 
-function readerIterator<T>(stream: ReadableStream<T>): AsyncIterator<T> {
+/**
+ * An async iterator over a web ReadableStream that cancels the stream when it is left early.
+ * @internal
+ */
+export function readerIterator<T>(stream: ReadableStream<T>): AsyncIterator<T> {
   const reader = stream.getReader();
   return {
     async next() {

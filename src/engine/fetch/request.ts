@@ -1,4 +1,5 @@
 import { SluiceRequest } from "../../request.ts";
+import { readerIterator } from "../pump.ts";
 
 /** What a runtime can tell `app.fetch` besides the Request. */
 export interface FetchInfo {
@@ -51,19 +52,7 @@ export class FetchRequest extends SluiceRequest<any> {
   protected rawBody(): AsyncIterable<Uint8Array> | null {
     const body = this.raw.body;
     if (body === null) return null;
-    return {
-      async *[Symbol.asyncIterator]() {
-        const reader = body.getReader();
-        try {
-          for (;;) {
-            const r = await reader.read();
-            if (r.done) return;
-            yield r.value;
-          }
-        } finally {
-          reader.releaseLock();
-        }
-      },
-    };
+    // Reading stops early at the body limit: the rest of the body is cancelled, not left locked.
+    return { [Symbol.asyncIterator]: () => readerIterator(body) };
   }
 }
