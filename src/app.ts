@@ -541,6 +541,10 @@ export class App implements Mountable {
   handle(req: SluiceRequest<any>): Promise<SluiceResponse> {
     let pending: Promise<SluiceResponse>;
     try {
+      // An origin-form target cannot carry a fragment (RFC 9112 §3.2.1). The router would stop
+      // reading at "#" while a guard reads on: refuse it rather than let the two disagree.
+      if (req.url.includes("#"))
+        throw new HTTPError(400, "the request target must not contain '#'");
       pending = this.dispatch(req);
     } catch (err) {
       return Promise.resolve(this.errorResponse(err, req));
@@ -574,7 +578,10 @@ export class App implements Mountable {
     for (const layer of layers) {
       if (layer.segments === null) applicable.push(layer.mw);
       else {
-        if (segments === undefined) segments = splitSegments(req.path);
+        if (segments === undefined) {
+          segments = splitSegments(req.path);
+          if (segments === null) throw new HTTPError(400, "the path is not valid percent-encoding");
+        }
         if (underPrefix(segments, layer.segments)) applicable.push(layer.mw);
       }
     }

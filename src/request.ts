@@ -120,8 +120,9 @@ export abstract class SluiceRequest<S extends RequestShape = DefaultShape> {
   /** The query as strings: the first value of each name. */
   rawQuery(): Record<string, string> {
     if (this.#query === undefined) {
-      const out: Record<string, string> = {};
-      for (const [k, v] of this.searchParams) if (!(k in out)) out[k] = v;
+      // No prototype: "constructor" or "__proto__" in a query are names like any other.
+      const out: Record<string, string> = Object.create(null);
+      for (const [k, v] of this.searchParams) if (!Object.hasOwn(out, k)) out[k] = v;
       this.#query = out;
     }
     return this.#query;
@@ -197,11 +198,18 @@ export abstract class SluiceRequest<S extends RequestShape = DefaultShape> {
       );
     }
     const text = await this.text();
+    let value: T;
     try {
-      return JSON.parse(text) as T;
+      value = JSON.parse(text) as T;
     } catch (err) {
       throw new HTTPError(400, `malformed JSON body: ${(err as Error).message}`);
     }
+    // JSON.parse takes any depth, but serialising or walking such a value again overflows the
+    // stack: a body nested deeper than any real document is refused up front.
+    if (jsonDepthExceeds(text, MAX_JSON_DEPTH)) {
+      throw new HTTPError(400, `JSON body is nested deeper than ${MAX_JSON_DEPTH} levels`);
+    }
+    return value;
   }
 
   /**
@@ -262,10 +270,16 @@ export abstract class SluiceRequest<S extends RequestShape = DefaultShape> {
     const body = this.rawBody();
     if (!body) return;
     let total = 0;
-    for await (const chunk of body) {
-      total += chunk.byteLength;
-      if (total > limit) throw tooLarge(limit);
-      yield chunk;
+    try {
+      for await (const chunk of body) {
+        total += chunk.byteLength;
+        if (total > limit) throw tooLarge(limit);
+        yield chunk;
+      }
+    } catch (err) {
+      if (HTTPError.is(err)) throw err;
+      // The client went away mid-upload: not a server error, and nobody is left to answer.
+      throw new HTTPError(400, "the request body ended before it was complete");
     }
   }
 
@@ -285,6 +299,26 @@ export abstract class SluiceRequest<S extends RequestShape = DefaultShape> {
     }
     return out;
   }
+}
+
+/** Nesting deeper than this is refused by `json()`. */
+export const MAX_JSON_DEPTH = 1000;
+
+/** True when a JSON text nests arrays and objects deeper than `max` (one pass, strings skipped). */
+function jsonDepthExceeds(text: string, max: number): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++;
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x5b || c === 0x7b) {
+      if (++depth > max) return true;
+    } else if (c === 0x5d || c === 0x7d) depth--;
+  }
+  return false;
 }
 
 function tooLarge(limit: number): HTTPError {

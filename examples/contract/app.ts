@@ -247,7 +247,8 @@ export function createContractApp(options: ContractOptions): App {
   app.get("/file", () => new FileResponse(options.bigFile));
   app.get("/download/:name", async (req) => {
     // The raw, still percent-encoded name: the router's decoded param would be decoded twice.
-    const raw = req.path.slice("/download".length);
+    // Cut after the first segment however it was spelled (`/%64ownload/` routes here too).
+    const raw = req.path.slice(req.path.indexOf("/", 1));
     const path = await resolveStaticFile(options.staticDir, raw);
     const filename = req.query.filename || req.params.name;
     return new FileResponse(path, { filename, disposition: "attachment" });

@@ -175,7 +175,14 @@ export async function pump<T>(run: PumpRun<T>): Promise<{ end: StreamEnd; error?
   if (run.first !== undefined) add(run.first);
   try {
     for (;;) {
-      if (size >= BATCH_BYTES) flush();
+      if (size >= BATCH_BYTES) {
+        flush();
+        // A producer that never waits would keep this loop going without a turn of the event
+        // loop — also through backpressure, since a socket that takes a write at once emits its
+        // "drain" from process.nextTick — and other requests, timers and shutdown would starve.
+        // One turn per full batch (64 KiB) lets them in at a negligible cost.
+        await new Promise<void>((resolve) => sink.defer(resolve));
+      }
       if (blocked) {
         blocked = false;
         // Backpressure: the producer is not pulled again until the consumer drains.

@@ -98,7 +98,16 @@ export function writeStreamBody(
       // socket is ended (not destroyed) so what was written before still goes out.
       const socket = res.socket;
       if (socket && !socket.destroyed) {
-        socket.end();
+        if (
+          res.headersSent &&
+          !res.chunkedEncoding &&
+          res.getHeader("content-length") === undefined
+        ) {
+          // A close-delimited body (HTTP/1.0) ends at the close itself: a clean close would read
+          // as complete. Reset the connection instead, once what was written has gone out, so
+          // the client sees an error (RFC 9112 §6.3 item 8).
+          socket.write("", () => socket.resetAndDestroy());
+        } else socket.end();
         setTimeout(() => socket.destroy(), 5000).unref();
       } else res.destroy();
     },
