@@ -1,7 +1,7 @@
 import type { Readable } from "node:stream";
 import type { Sink, SinkCoding } from "../engine/pump.ts";
 import type { ContentfulStatus } from "../status.ts";
-import { type Body, type ResponseInit, SluiceResponse } from "./base.ts";
+import { type ResponseInit, SluiceResponse } from "./base.ts";
 
 /**
  * What a stream can be made from: any sync or async iterable (generators included), a web
@@ -137,5 +137,3 @@ export class StreamingResponse<T = Chunk> extends SluiceResponse {
     };
   }
 }
-
-export type { Body };

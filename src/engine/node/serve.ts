@@ -1,4 +1,4 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { createServer, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 import type { App } from "../../app.ts";
 import { type Body, encodedBody, type SluiceResponse } from "../../responses/base.ts";
@@ -195,5 +195,3 @@ function writeEmpty(res: ServerResponse, status: number, headers: SluiceResponse
   res.writeHead(status, headers);
   res.end();
 }
-
-export type { IncomingMessage };
