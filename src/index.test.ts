@@ -1,6 +1,9 @@
 import assert from "node:assert/strict";
 import { readFile } from "node:fs/promises";
+import { builtinModules } from "node:module";
 import { describe, it } from "node:test";
+import { fileURLToPath } from "node:url";
+import { build } from "esbuild";
 
 // The public surface, one list per subpath export. A change here is a change to the API: it shows
 // in review, and this test fails until the list is updated on purpose.
@@ -8,11 +11,11 @@ const SURFACE: Record<string, string[]> = {
   ".": [
     "APIResponse",
     "App",
+    "AppCore",
     "BufferedResponse",
     "CSVResponse",
     "DEFAULT_BODY_LIMIT",
     "EmptyResponse",
-    "FileResponse",
     "HTMLResponse",
     "HTTPError",
     "HeaderError",
@@ -38,17 +41,25 @@ const SURFACE: Record<string, string[]> = {
     "coerce",
     "encodeLocation",
     "escapeHTML",
-    "fetchApp",
     "isLocalPath",
     "isSchema",
     "isValidHeaderName",
     "isValidHeaderValue",
     "ndjsonOf",
     "problemBody",
-    "serve",
     "sse",
     "sseOf",
     "statusText",
+  ],
+  "./node": [
+    "FileResponse",
+    "normalizeStaticPath",
+    "resolveInsideRoot",
+    "resolveStaticFile",
+    "serve",
+    "serveFile",
+    "serveStatic",
+    "staticMount",
   ],
   "./testing": [
     "SSEParser",
@@ -62,30 +73,82 @@ const SURFACE: Record<string, string[]> = {
     "testClient",
   ],
   "./openapi": ["OpenAPIResponse", "openAPIDocument", "serveOpenAPI", "toJSONSchema"],
-  "./static": [
-    "normalizeStaticPath",
-    "resolveInsideRoot",
-    "resolveStaticFile",
-    "serveFile",
-    "serveStatic",
-    "staticMount",
-  ],
   "./templates": ["TemplateError", "TemplateResponse", "checkTemplateName", "liquidEngine"],
   "./compress": ["availableEncodings", "compress", "compressResponse", "isCompressible"],
 };
 
+/** The entries package.json exports (the built files), and the source each is built from. */
+async function entries(): Promise<Map<string, URL>> {
+  const pkg = JSON.parse(await readFile(new URL("../package.json", import.meta.url), "utf8"));
+  const out = new Map<string, URL>();
+  for (const [subpath, target] of Object.entries(pkg.exports)) {
+    if (subpath === "./package.json") continue;
+    const built = (target as { import: string }).import;
+    const source = built.replace(/^\.\/dist\//, "./src/").replace(/\.js$/, ".ts");
+    out.set(subpath, new URL(`../${source}`, import.meta.url));
+  }
+  return out;
+}
+
 describe("the public surface", () => {
   it("lists every subpath that package.json exports", async () => {
+    assert.deepEqual([...(await entries()).keys()].sort(), Object.keys(SURFACE).sort());
+  });
+
+  it("gives every subpath types and an ES module, both in dist/", async () => {
     const pkg = JSON.parse(await readFile(new URL("../package.json", import.meta.url), "utf8"));
-    const exported = Object.keys(pkg.exports);
-    assert.deepEqual(exported.sort(), Object.keys(SURFACE).sort());
+    for (const [subpath, target] of Object.entries(pkg.exports)) {
+      if (subpath === "./package.json") continue;
+      const t = target as Record<string, string>;
+      assert.deepEqual(Object.keys(t), ["types", "import"], subpath);
+      assert.match(t.types!, /^\.\/dist\/.+\.d\.ts$/, subpath);
+      assert.equal(t.types!.replace(/\.d\.ts$/, ".js"), t.import, subpath);
+    }
   });
 
   for (const [subpath, names] of Object.entries(SURFACE)) {
     it(`exports exactly the listed names from sluice${subpath === "." ? "" : subpath.slice(1)}`, async () => {
-      const pkg = JSON.parse(await readFile(new URL("../package.json", import.meta.url), "utf8"));
-      const mod = await import(new URL(`../${pkg.exports[subpath]}`, import.meta.url).href);
+      const source = (await entries()).get(subpath);
+      assert.ok(source, `package.json exports ${subpath}`);
+      const mod = await import(source.href);
       assert.deepEqual(Object.keys(mod).sort(), [...names].sort());
     });
   }
+});
+
+describe("the runtime-neutral root entry", () => {
+  it("bundles for a browser or a Worker without one Node built-in, its dependencies included", async () => {
+    const builtins = new Set(builtinModules.flatMap((m) => [m, `node:${m}`]));
+    const result = await build({
+      entryPoints: [fileURLToPath(new URL("./index.ts", import.meta.url))],
+      bundle: true,
+      write: false,
+      format: "esm",
+      platform: "browser",
+      conditions: ["workerd", "worker", "browser"],
+      metafile: true,
+      logLevel: "silent",
+      // Anything a module imports that is a Node built-in is kept out and listed, not failed on,
+      // so the assertion below can name every one.
+      plugins: [
+        {
+          name: "list-builtins",
+          setup(b) {
+            b.onResolve({ filter: /.*/ }, (args) =>
+              builtins.has(args.path) ? { path: args.path, external: true } : undefined,
+            );
+          },
+        },
+      ],
+    });
+    const imported = Object.values(result.metafile.inputs).flatMap((input) =>
+      input.imports.filter((i) => builtins.has(i.path)).map((i) => i.path),
+    );
+    assert.deepEqual(imported, [], "the root entry pulls in Node built-ins");
+    const text = result.outputFiles[0]!.text;
+    // Node globals a Worker does not have.
+    for (const global of ["Buffer.", "process.", "__dirname", "require("]) {
+      assert.ok(!text.includes(global), `the bundle uses ${global}`);
+    }
+  });
 });

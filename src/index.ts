@@ -1,39 +1,78 @@
-// The public surface of "sluice". Each export is listed by name; src/index.test.ts snapshots it.
+// The public surface of "sluice": the runtime-neutral core. Nothing reachable from here imports a
+// `node:` module or a package that does (src/index.test.ts checks it), so `app.fetch` runs on Node,
+// Bun, Deno and Workers. Node-only parts are in "sluice/node". Each export is listed by name;
+// src/index.test.ts snapshots the list.
 
 // The app
-export {
-  App,
-  type ErrorContext,
-  type ErrorHook,
-  type Handler,
-  type HandlerResult,
-  type Method,
-  type Middleware,
-  type Mountable,
-  type PathParams,
-  ProblemResponse,
-  type ResultOf,
-  type RouteInfo,
-  type RouteOptions,
-  type ShapeOf,
-  type StreamStats,
-} from "./app.ts";
-export { coerce } from "./coerce.ts";
-// Engines
-export { fetchApp } from "./engine/fetch/fetch.ts";
+export { App } from "./app.ts";
+export { AppCore } from "./core/app.ts";
+export { coerce } from "./core/coerce.ts";
+export type { AppPort, ErrorContext, ErrorHook, StreamStats } from "./core/port.ts";
+export type {
+  Handler,
+  HandlerResult,
+  Method,
+  Middleware,
+  Mountable,
+  PathParams,
+  ResultOf,
+  RouteInfo,
+  RouteOptions,
+  ShapeOf,
+} from "./core/routes.ts";
 export type { FetchInfo } from "./engine/fetch/request.ts";
-export { type RunningServer, type ServeOptions, serve } from "./engine/node/serve.ts";
 // Errors and headers
-export { HTTPError, type ProblemExtensions, problemBody } from "./errors.ts";
-export { assertHeader, HeaderError, isValidHeaderName, isValidHeaderValue } from "./headers.ts";
+export { HTTPError, type ProblemExtensions, problemBody } from "./http/errors.ts";
+export {
+  assertHeader,
+  HeaderError,
+  isValidHeaderName,
+  isValidHeaderValue,
+} from "./http/headers.ts";
+// The request
+export {
+  DEFAULT_BODY_LIMIT,
+  type DefaultShape,
+  type RequestShape,
+  SluiceRequest,
+} from "./http/request.ts";
+// Schemas
+export {
+  type AnySchema,
+  type BodyDecl,
+  type Input,
+  isSchema,
+  type NDJSONDecl,
+  ndjsonOf,
+  type Output,
+  type ResponseDecl,
+  type SSEDecl,
+  sseOf,
+  type ValidationIssue,
+} from "./http/schema.ts";
+// Status codes
+export {
+  type ContentfulStatus,
+  type ContentlessStatus,
+  type ErrorStatus,
+  type RedirectStatus,
+  STATUS_TEXT,
+  type StatusCode,
+  statusText,
+} from "./http/status.ts";
+export type {
+  TemplateContext,
+  TemplateEngine,
+  TemplateRenderOptions,
+} from "./http/templates.ts";
 export { escapeHTML } from "./internal/html.ts";
 export { SSEFormatError } from "./internal/sse.ts";
-// Schemas
 export {
   type InferOutput,
   SchemaError,
   type StandardSchemaV1,
 } from "./internal/standard-schema.ts";
+// JSON-RPC
 export {
   JSONRPC_ERRORS,
   JSONRPCError,
@@ -43,16 +82,9 @@ export {
   JSONRPCResponse,
   JSONRPCRouter,
   type JSONRPCSuccess,
-} from "./jsonrpc.ts";
-export {
-  DEFAULT_BODY_LIMIT,
-  type DefaultShape,
-  type RequestShape,
-  SluiceRequest,
-} from "./request.ts";
-// Typed routes, API responses and JSON-RPC
+} from "./jsonrpc/jsonrpc.ts";
+// Responses
 export { APIResponse } from "./responses/api.ts";
-// Buffered responses
 export {
   type BackgroundTask,
   type Body,
@@ -72,39 +104,16 @@ export {
   RedirectResponse,
   TextResponse,
 } from "./responses/buffered.ts";
-// Streaming responses
 export { type CSVInit, CSVResponse, type CSVRow } from "./responses/csv.ts";
-// Files
-export { type FileInit, FileResponse } from "./responses/file.ts";
 export { type NDJSONInit, NDJSONResponse } from "./responses/ndjson.ts";
+export { ProblemResponse } from "./responses/problem.ts";
 export { ServerSentEvent, type SSEEvent, type SSEInit, SSEResponse, sse } from "./responses/sse.ts";
 export {
   type Chunk,
+  type Sink,
+  type SinkCoding,
   type StreamBody,
   type StreamInit,
   StreamingResponse,
   type StreamSource,
 } from "./responses/stream.ts";
-export {
-  type AnySchema,
-  type BodyDecl,
-  type Input,
-  isSchema,
-  type NDJSONDecl,
-  ndjsonOf,
-  type Output,
-  type ResponseDecl,
-  type SSEDecl,
-  sseOf,
-  type ValidationIssue,
-} from "./schema.ts";
-// Status codes
-export {
-  type ContentfulStatus,
-  type ContentlessStatus,
-  type ErrorStatus,
-  type RedirectStatus,
-  STATUS_TEXT,
-  type StatusCode,
-  statusText,
-} from "./status.ts";

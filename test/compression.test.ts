@@ -18,13 +18,13 @@ import {
   App,
   BufferedResponse,
   EmptyResponse,
-  FileResponse,
   NDJSONResponse,
   SSEResponse,
   StreamingResponse,
   sse,
   TextResponse,
 } from "../src/index.ts";
+import { FileResponse, staticMount } from "../src/node/index.ts";
 import { type ClientMode, type TestClient, testClient } from "../src/testing/index.ts";
 import { BOUND, gate, MODES, settled, until, within } from "./streaming-helpers.ts";
 
@@ -368,7 +368,7 @@ for (const mode of MODES) {
         () => new TextResponse(TEXT, { headers: { "cache-control": "public, no-transform" } }),
       );
       app.get("/file/:name", (req) => new FileResponse(join(dir, req.params.name)));
-      app.mount("/static", dir);
+      app.mount("/static", staticMount(dir));
 
       it("a response that already has a Content-Encoding", BOUND, async () => {
         const raw = await send(client(app), "/coded", { "accept-encoding": "br" });
@@ -505,8 +505,8 @@ for (const mode of MODES) {
       it("are compressed on the fly by a static mount that asks for it", BOUND, async () => {
         const dir = fixtureDir();
         const app = quietApp();
-        app.mount("/plain", dir);
-        app.mount("/squeezed", dir, { compress: { encodings: ["gzip"] } });
+        app.mount("/plain", staticMount(dir));
+        app.mount("/squeezed", staticMount(dir, { compress: { encodings: ["gzip"] } }));
         const c = client(app);
         const plain = await send(c, "/plain/page.html", { "accept-encoding": "gzip" });
         assert.equal(plain.header("content-encoding"), null);

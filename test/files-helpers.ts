@@ -1,7 +1,10 @@
 // Helpers of the files suites: raw HTTP over a socket (where the wire matters: paths the WHATWG URL
 // parser would rewrite, exact bytes), a multipart/byteranges reader, and an fd counter.
+
 import { readdirSync } from "node:fs";
 import { connect } from "node:net";
+import type { App } from "../src/index.ts";
+import { serve } from "../src/node/index.ts";
 
 /** A response read off the wire. */
 export interface RawResponse {
@@ -165,18 +168,17 @@ export async function eventually(check: () => boolean, timeoutMs = 2000): Promis
  * await send.close();
  */
 export function sender(
-  app: {
-    fetch(request: Request): Promise<Response>;
-    listen(o: object): Promise<{ port: number; close(): Promise<void> }>;
-  },
+  appOrGetter: App | (() => App),
   mode: "memory" | "socket",
 ): ((method: string, target: string, headers?: Record<string, string>) => Promise<RawResponse>) & {
   close(): Promise<void>;
 } {
   let server: Promise<{ port: number; close(): Promise<void> }> | undefined;
   const send = async (method: string, target: string, headers: Record<string, string> = {}) => {
+    // The app may be made later than the sender (in a `before` hook): take it when first used.
+    const app = typeof appOrGetter === "function" ? appOrGetter() : appOrGetter;
     if (mode === "socket") {
-      server ??= app.listen({ port: 0, host: "127.0.0.1" });
+      server ??= serve(app, { port: 0, host: "127.0.0.1" });
       return rawRequest((await server).port, method, target, headers);
     }
     const res = await app.fetch(new Request(`http://localhost${target}`, { method, headers }));

@@ -1,5 +1,6 @@
 // The files routes of the contract app (shared/contract/APP.md) end to end, through app.fetch and
 // over real sockets: /file, /download/NAME, /static/* and its guarded /static/private/*.
+
 import assert from "node:assert/strict";
 import { mkdtemp, rm } from "node:fs/promises";
 import { connect } from "node:net";
@@ -10,6 +11,7 @@ import { fileURLToPath } from "node:url";
 import { brotliDecompressSync } from "node:zlib";
 import { createContractApp } from "../examples/contract/app.ts";
 import { bigFileByte, makeBigFile } from "../scripts/make-big-file.ts";
+import { serve } from "../src/node/index.ts";
 import { eventually, openFds, parseByteranges, rawRequest, sender } from "./files-helpers.ts";
 
 const MODES = ["memory", "socket"] as const;
@@ -214,7 +216,7 @@ function disconnectMidway(port: number, atLeast: number): Promise<void> {
 describe("file descriptors", () => {
   it("returns to the baseline after completions, disconnects, HEAD, 304, 412 and 416 over sockets", async () => {
     const app = createContractApp({ staticDir: STATIC_DIR, bigFile });
-    const server = await app.listen({ port: 0, host: "127.0.0.1" });
+    const server = await serve(app, { port: 0, host: "127.0.0.1" });
     try {
       const port = server.port;
       const { headers } = await rawRequest(port, "HEAD", "/file");

@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { connect, type Socket } from "node:net";
-import type { App, ErrorContext } from "../src/app.ts";
+import type { App, ErrorContext } from "../src/index.ts";
 import type { ClientMode } from "../src/testing/client.ts";
 
 /** Both engines: in memory through `app.fetch`, and over a loopback socket through node:http. */

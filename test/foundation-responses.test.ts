@@ -4,9 +4,9 @@
  */
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { App } from "../src/app.ts";
-import { HTTPError } from "../src/errors.ts";
-import { HeaderError } from "../src/headers.ts";
+import { HTTPError } from "../src/http/errors.ts";
+import { HeaderError } from "../src/http/headers.ts";
+import { App } from "../src/index.ts";
 import { BufferedResponse } from "../src/responses/base.ts";
 import {
   EmptyResponse,

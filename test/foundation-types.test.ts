@@ -5,8 +5,8 @@
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { App, type PathParams } from "../src/app.ts";
-import { HTTPError } from "../src/errors.ts";
+import { HTTPError } from "../src/http/errors.ts";
+import { App, type PathParams } from "../src/index.ts";
 import {
   EmptyResponse,
   HTMLResponse,

@@ -6,8 +6,9 @@ import assert from "node:assert/strict";
 import { request as httpRequest } from "node:http";
 import { connect, type Socket } from "node:net";
 import { after, before, describe, it } from "node:test";
-import { App } from "../src/app.ts";
 import type { RunningServer } from "../src/engine/node/serve.ts";
+import { App } from "../src/index.ts";
+import { serve } from "../src/node/index.ts";
 import { EmptyResponse, TextResponse } from "../src/responses/buffered.ts";
 import { deferred, RawConnection, Reports, within } from "./foundation-helpers.ts";
 
@@ -71,7 +72,7 @@ describe("the Node engine on the wire", () => {
     app.get("/cookies", () => new TextResponse("ok").setCookie("a", "1").setCookie("b", "2"));
     app.post("/upload", async (req) => ({ size: (await req.bytes()).byteLength }));
     app.post("/small", { bodyLimit: 16 }, async (req) => ({ got: await req.text() }));
-    running = await app.listen({ port: 0, host: "127.0.0.1" });
+    running = await serve(app, { port: 0, host: "127.0.0.1" });
     writes = countWrites(running);
   });
   after(() => running.close());
@@ -331,7 +332,7 @@ describe("a prefix guard on the wire", () => {
     app.get("/admin", () => "the admin page");
     app.get("/admin/*", () => "the admin page");
     app.get("/x/*", (req) => ({ rest: req.params["*"] }));
-    running = await app.listen({ port: 0, host: "127.0.0.1" });
+    running = await serve(app, { port: 0, host: "127.0.0.1" });
   });
   after(() => running.close());
 
@@ -384,7 +385,7 @@ describe("graceful shutdown", () => {
       await release.promise;
       return "finished";
     });
-    const running = await app.listen({ port: 0, host: "127.0.0.1", shutdownTimeout: 5000 });
+    const running = await serve(app, { port: 0, host: "127.0.0.1", shutdownTimeout: 5000 });
     t.after(() => {
       release.resolve();
       return running.close();
@@ -423,7 +424,7 @@ describe("graceful shutdown", () => {
       aborted.resolve();
       return "too late";
     });
-    const running = await app.listen({ port: 0, host: "127.0.0.1", shutdownTimeout: 150 });
+    const running = await serve(app, { port: 0, host: "127.0.0.1", shutdownTimeout: 150 });
     t.after(() => running.close());
     const conn = await RawConnection.open(running.port);
     t.after(() => conn.destroy());
@@ -439,7 +440,7 @@ describe("graceful shutdown", () => {
   it("closes an idle kept-alive connection at once", async (t) => {
     const app = new App();
     app.get("/json", () => ({ ok: true }));
-    const running = await app.listen({ port: 0, host: "127.0.0.1", shutdownTimeout: 5000 });
+    const running = await serve(app, { port: 0, host: "127.0.0.1", shutdownTimeout: 5000 });
     t.after(() => running.close());
     const conn = await RawConnection.open(running.port);
     t.after(() => conn.destroy());
@@ -452,7 +453,7 @@ describe("graceful shutdown", () => {
   it("does not wait for a connection that never sent a request", async (t) => {
     const app = new App();
     app.get("/json", () => ({ ok: true }));
-    const running = await app.listen({ port: 0, host: "127.0.0.1", shutdownTimeout: 5000 });
+    const running = await serve(app, { port: 0, host: "127.0.0.1", shutdownTimeout: 5000 });
     t.after(() => running.close());
     // Browsers and fetch clients open connections ahead of use; shutdown must not wait for them.
     const conn = await RawConnection.open(running.port);

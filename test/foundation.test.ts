@@ -3,9 +3,9 @@
  */
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { App, type Middleware, ProblemResponse } from "../src/app.ts";
-import { HTTPError } from "../src/errors.ts";
-import { DEFAULT_BODY_LIMIT } from "../src/request.ts";
+import { HTTPError } from "../src/http/errors.ts";
+import { DEFAULT_BODY_LIMIT } from "../src/http/request.ts";
+import { App, type Middleware, ProblemResponse } from "../src/index.ts";
 import { type TestClient, testClient } from "../src/testing/client.ts";
 import { deferred, modes, problem, Reports, within } from "./foundation-helpers.ts";
 

@@ -8,6 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { App, JSONResponse, ProblemResponse, StreamingResponse } from "../src/index.ts";
+import { staticMount } from "../src/node/index.ts";
 import { testClient } from "../src/testing/client.ts";
 
 /** Sends one raw request (the target exactly as given) and returns everything the server sent. */
@@ -43,7 +44,7 @@ describe("review: a '#' in the request target", () => {
         ? next()
         : new ProblemResponse(401, "send authorization: Bearer letmein");
     app.use("/static/private", guard as never);
-    app.mount("/static", dir);
+    app.mount("/static", staticMount(dir));
     app.use("/admin/users", guard as never);
     app.get("/admin/users", () => new JSONResponse({ users: ["root"] }));
     c = client();

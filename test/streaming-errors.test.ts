@@ -16,6 +16,7 @@ import {
   StreamingResponse,
   sse,
 } from "../src/index.ts";
+import { serve } from "../src/node/index.ts";
 import { chunks, events, ndjson, testClient } from "../src/testing/index.ts";
 import {
   BOUND,
@@ -334,7 +335,7 @@ describe("7. a mid-stream error", () => {
 
   it("ends the chunked body without its terminating chunk on the wire", BOUND, async () => {
     const { app } = errorApp();
-    const server = await app.listen({ port: 0 });
+    const server = await serve(app, { port: 0 });
     try {
       const { head, body } = await rawExchange(
         server.port,
@@ -361,7 +362,7 @@ describe("7. a mid-stream error", () => {
     skip: curl ? false : "curl is not installed",
   }, async () => {
     const { app } = errorApp();
-    const server = await app.listen({ port: 0 });
+    const server = await serve(app, { port: 0 });
     try {
       const run = (path: string) =>
         new Promise<number>((resolve) => {

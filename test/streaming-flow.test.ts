@@ -7,6 +7,7 @@ import type { IncomingMessage } from "node:http";
 import { describe, it } from "node:test";
 import { setTimeout as sleep, setImmediate as tick } from "node:timers/promises";
 import { App, NDJSONResponse, SSEResponse, StreamingResponse } from "../src/index.ts";
+import { serve } from "../src/node/index.ts";
 import { chunks, events, ndjson, testClient } from "../src/testing/index.ts";
 import {
   BOUND,
@@ -64,7 +65,7 @@ describe("3. backpressure", () => {
     const app = quietApp();
     const state = { pulls: 0, finallies: 0 };
     app.get("/endless", () => new StreamingResponse(endless(64 * KiB, state)));
-    const server = await app.listen({ port: 0 });
+    const server = await serve(app, { port: 0 });
     let res: IncomingMessage | undefined;
     try {
       res = await nodeGet(`${server.url}/endless`);
@@ -140,7 +141,7 @@ describe("3. backpressure", () => {
     const app = quietApp();
     const state = { pulls: 0, finallies: 0 };
     app.get("/endless", () => new StreamingResponse(endless(64 * KiB, state)));
-    const server = await app.listen({ port: 0 });
+    const server = await serve(app, { port: 0 });
     const samples: number[] = [];
     const baseline = process.memoryUsage().rss;
     let res: IncomingMessage | undefined;
@@ -198,7 +199,7 @@ describe("4. batching without latency", () => {
   }
 
   it("writes items produced back to back in one socket write", BOUND, async () => {
-    const server = await burstApp().listen({ port: 0 });
+    const server = await serve(burstApp(), { port: 0 });
     try {
       // On a chunked body each write of the server is one chunk, whatever TCP did to it.
       const burst = await rawExchange(
@@ -406,7 +407,7 @@ describe("5. disconnect", () => {
 
   it("ends a producer while the writer waits for a paused socket to drain", BOUND, async () => {
     const { app, state } = disconnectApp();
-    const server = await app.listen({ port: 0 });
+    const server = await serve(app, { port: 0 });
     try {
       const res = await nodeGet(`${server.url}/flood`);
       res.pause();

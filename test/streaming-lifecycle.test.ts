@@ -6,6 +6,7 @@ import { request as httpRequest } from "node:http";
 import { describe, it } from "node:test";
 import { setTimeout as sleep, setImmediate as tick } from "node:timers/promises";
 import { App, NDJSONResponse, SSEResponse, sse } from "../src/index.ts";
+import { serve } from "../src/node/index.ts";
 import { events, ndjson, testClient } from "../src/testing/index.ts";
 import { MODES, openFds, until, within } from "./streaming-helpers.ts";
 
@@ -55,7 +56,7 @@ describe("9. graceful shutdown", () => {
     timeout: 15_000,
   }, async () => {
     const { app, counts } = endlessApp();
-    const server = await app.listen({ port: 0, shutdownTimeout: 8000 });
+    const server = await serve(app, { port: 0, shutdownTimeout: 8000 });
     const base = server.url;
     const readers = [];
     for (const path of ["/sse", "/sse", "/ndjson", "/ndjson"]) {
@@ -154,7 +155,7 @@ describe("10. nothing leaks", () => {
     timeout: 40_000,
   }, async () => {
     const { app, counts } = endlessApp();
-    const server = await app.listen({ port: 0 });
+    const server = await serve(app, { port: 0 });
     // A fixed seed: a failure can be replayed.
     let seed = 0x5eed;
     const random = () => {

@@ -18,6 +18,7 @@ import {
   StreamingResponse,
   sse,
 } from "../src/index.ts";
+import { serve } from "../src/node/index.ts";
 import { chunks, events, lines, ndjson, testClient } from "../src/testing/index.ts";
 import {
   BOUND,
@@ -63,7 +64,7 @@ describe("1. transfer framing", () => {
   }
 
   it("sends a stream chunked on HTTP/1.1, without Content-Length", BOUND, async () => {
-    const server = await framingApp().listen({ port: 0 });
+    const server = await serve(framingApp(), { port: 0 });
     try {
       const { head, body } = await rawExchange(
         server.port,
@@ -82,7 +83,7 @@ describe("1. transfer framing", () => {
   });
 
   it("sends a stream close-delimited on HTTP/1.0, with neither framing header", BOUND, async () => {
-    const server = await framingApp().listen({ port: 0 });
+    const server = await serve(framingApp(), { port: 0 });
     try {
       const { head, body } = await rawExchange(server.port, "GET /stream HTTP/1.0\r\n\r\n");
       const fields = headerFields(head);
@@ -159,7 +160,7 @@ describe("8. HEAD on a streaming route", () => {
 
   it("sends no body bytes after the head on the wire", BOUND, async () => {
     const { app, seen } = headApp();
-    const server = await app.listen({ port: 0 });
+    const server = await serve(app, { port: 0 });
     try {
       const { head, body } = await rawExchange(
         server.port,
@@ -179,7 +180,7 @@ describe("SSE through the engines", () => {
   it("sends Connection: keep-alive on HTTP/1.1 only", BOUND, async () => {
     const { app } = quietApp();
     app.get("/sse", () => new SSEResponse(["one"]));
-    const server = await app.listen({ port: 0 });
+    const server = await serve(app, { port: 0 });
     try {
       const v11 = await rawExchange(
         server.port,

@@ -6,7 +6,6 @@ import {
   App,
   CSVResponse,
   EmptyResponse,
-  FileResponse,
   HeaderError,
   HTTPError,
   isLocalPath,
@@ -24,8 +23,8 @@ import {
   sseOf,
   TextResponse,
 } from "../../src/index.ts";
+import { FileResponse, resolveStaticFile, staticMount } from "../../src/node/index.ts";
 import { serveOpenAPI } from "../../src/openapi/index.ts";
-import { resolveStaticFile } from "../../src/static/index.ts";
 import { liquidEngine, TemplateResponse } from "../../src/templates/index.ts";
 
 /** Where the contract app finds its files. */
@@ -234,11 +233,11 @@ export function createContractApp(options: ContractOptions): App {
   app.use("/static/private", (req, next) =>
     req.header("authorization") === "Bearer letmein"
       ? next()
-      : new ProblemResponse(401, "send authorization: Bearer letmein", undefined, {
+      : new ProblemResponse(401, "send authorization: Bearer letmein", {
           "www-authenticate": 'Bearer realm="private"',
         }),
   );
-  app.mount("/static", options.staticDir);
+  app.mount("/static", staticMount(options.staticDir));
   // Compressed when the client asks (Accept-Encoding), identity otherwise; streams are flushed per
   // item as without compression. The other routes always answer identity.
   const compression = compress();

@@ -1,5 +1,6 @@
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { serve } from "../../src/node/index.ts";
 import { createContractApp } from "./app.ts";
 
 const host = process.env.HOST ?? "127.0.0.1";
@@ -8,7 +9,7 @@ const staticDir = process.env.STATIC_DIR ?? fileURLToPath(new URL("./public", im
 const bigFile = process.env.BIG_FILE ?? join(staticDir, "big.bin");
 
 const app = createContractApp({ staticDir, bigFile });
-const server = await app.listen({ host, port, shutdownTimeout: 4000 });
+const server = await serve(app, { host, port, shutdownTimeout: 4000 });
 console.log(`listening on ${server.url}`);
 
 let stopping = false;

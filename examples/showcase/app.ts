@@ -20,6 +20,7 @@ import {
   sse,
   sseOf,
 } from "../../src/index.ts";
+import { staticMount } from "../../src/node/index.ts";
 import { serveOpenAPI } from "../../src/openapi/index.ts";
 import { liquidEngine, TemplateResponse } from "../../src/templates/index.ts";
 
@@ -333,7 +334,7 @@ document.getElementById("ask").onclick = async () => {
 
   // Files: an audio clip the browser seeks in with Range requests, and a resumable download.
   const media = mediaDir();
-  app.mount("/files", media);
+  app.mount("/files", staticMount(media));
   app.get("/media", { summary: "Range requests from a real browser", tags: ["pages"] }, () =>
     page(
       "Audio, video and resumable downloads",

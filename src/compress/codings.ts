@@ -1,3 +1,6 @@
+/// <reference types="node" preserve="true" />
+// The declarations emitted for this module name Node's types: the directive keeps them resolvable in
+// a consumer whose tsconfig lists no `types` (@types/node comes with the package).
 import zlib from "node:zlib";
 
 /**

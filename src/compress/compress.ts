@@ -1,10 +1,10 @@
-import type { Middleware } from "../app.ts";
+import type { Middleware } from "../core/routes.ts";
+import type { SluiceRequest } from "../http/request.ts";
+import { isContentless } from "../http/status.ts";
 import { chooseEncoding } from "../internal/accept-encoding.ts";
 import { suffixETag, weakETag } from "../internal/etag.ts";
-import type { SluiceRequest } from "../request.ts";
 import type { Body, SluiceResponse } from "../responses/base.ts";
 import type { StreamBody } from "../responses/stream.ts";
-import { isContentless } from "../status.ts";
 import {
   availableEncodings,
   type Coding,

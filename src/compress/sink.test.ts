@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { describe, it } from "node:test";
 import zlib from "node:zlib";
-import type { Sink } from "../engine/pump.ts";
+import type { Sink } from "../responses/stream.ts";
 import { availableEncodings, codingOf, type Encoding } from "./codings.ts";
 import { codingSink } from "./sink.ts";
 

@@ -1,5 +1,4 @@
-import type { Sink, SinkCoding } from "../engine/pump.ts";
-import type { Chunk } from "../responses/stream.ts";
+import type { Chunk, Sink, SinkCoding } from "../responses/stream.ts";
 import type { CodingStream } from "./codings.ts";
 
 /**

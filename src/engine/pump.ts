@@ -1,40 +1,15 @@
-import type { App } from "../app.ts";
+import { disposeSource, runTasks, runTeardowns } from "../core/lifecycle.ts";
+import type { AppPort } from "../core/port.ts";
+import type { SluiceRequest } from "../http/request.ts";
+import { concatBytes } from "../internal/bytes.ts";
 import { withHeartbeat } from "../internal/heartbeat.ts";
-import type { SluiceRequest } from "../request.ts";
 import type { SluiceResponse } from "../responses/base.ts";
-import type { Chunk, StreamBody, StreamSource } from "../responses/stream.ts";
+import type { Chunk, Sink, SinkCoding, StreamBody, StreamSource } from "../responses/stream.ts";
 
 /**
  * The streaming writer shared by both engines (DESIGN.md §2). The engine supplies a sink; the pump
  * owns backpressure, batching, lifecycle and error classification, the same way everywhere.
  */
-
-/** Where a pump writes: a node:http response, or a web ReadableStream's controller. */
-export interface Sink {
-  /** Writes bytes; false when the consumer is full and `drained()` should be awaited. */
-  write(chunk: Chunk): boolean;
-  /** Resolves when the consumer can take more, or when the signal aborts. */
-  drained(): Promise<void>;
-  /** Runs `fn` once pending I/O callbacks have run (setImmediate on Node). */
-  defer(fn: () => void): void;
-}
-
-/**
- * A sink wrapped around the engine's to transform what passes through (a content coding, see
- * `sluice/compress`). Each `write` is one batch of the pump and leaves the coding at once, so the
- * coded bytes go out at the same points as uncoded ones would.
- *
- * @example
- * const body: StreamBody = { ...plain, coding: (sink) => codingSink(sink, zlib.createGzip(), Z_SYNC_FLUSH) };
- */
-export interface SinkCoding extends Sink {
-  /** Resolves once everything written so far has reached the inner sink. */
-  settle(): Promise<void>;
-  /** Ends the coding (its trailer included) into the inner sink; false if the coding failed. */
-  finish(): Promise<boolean>;
-  /** Frees the coding; called on every path, also after `finish()`. */
-  destroy(): void;
-}
 
 /** Largest batch of items produced back to back that goes out in one write. */
 export const BATCH_BYTES = 64 * 1024;
@@ -86,38 +61,9 @@ export function readerIterator<T>(stream: ReadableStream<T>): AsyncIterator<T> {
   };
 }
 
-/**
- * Closes a source that will never be iterated (HEAD, a response replaced before it started),
- * without calling into user code that would start it: a generator is finished without running its
- * body, a web stream cancelled, a Node stream destroyed.
- *
- * @example
- * await disposeSource(gen()); // the generator's body never runs
- */
-export async function disposeSource(source: StreamSource<unknown>): Promise<void> {
-  const s = source as unknown as {
-    return?: () => unknown;
-    next?: unknown;
-    cancel?: () => Promise<void>;
-    destroy?: () => void;
-    locked?: boolean;
-  };
-  if (source instanceof ReadableStream) {
-    if (!source.locked) await source.cancel();
-  } else if (
-    typeof s.destroy === "function" &&
-    typeof (s as { pipe?: unknown }).pipe === "function"
-  ) {
-    s.destroy();
-  } else if (typeof s.next === "function" && typeof s.return === "function") {
-    // An iterator object (a generator): finishing it before its first next() runs none of its code.
-    await s.return();
-  }
-}
-
 /** Everything a pump run needs. */
 export interface PumpRun<T> {
-  readonly app: App;
+  readonly app: AppPort;
   readonly body: StreamBody<T>;
   readonly sink: Sink;
   readonly signal: AbortSignal;
@@ -150,7 +96,7 @@ export async function pump<T>(run: PumpRun<T>): Promise<{ end: StreamEnd; error?
       if (text !== "") parts.push(text);
       // A lone chunk (a file's read buffer, a producer's Uint8Array) goes out as it is: copying
       // it into a batch of one would only cost a copy and garbage.
-      out = parts.length === 1 ? parts[0]! : concat(parts);
+      out = parts.length === 1 ? parts[0]! : concatBytes(parts);
       parts = undefined;
     }
     text = "";
@@ -213,24 +159,9 @@ export async function pump<T>(run: PumpRun<T>): Promise<{ end: StreamEnd; error?
   }
 }
 
-const utf8 = new TextEncoder();
-
-function concat(parts: Chunk[]): Uint8Array {
-  const bufs = parts.map((p) => (typeof p === "string" ? utf8.encode(p) : p));
-  let total = 0;
-  for (const b of bufs) total += b.byteLength;
-  const out = new Uint8Array(total);
-  let at = 0;
-  for (const b of bufs) {
-    out.set(b, at);
-    at += b.byteLength;
-  }
-  return out;
-}
-
 /** What an engine gives `runStream`: how to write the head, the sink, and how to end. */
 export interface StreamTarget {
-  readonly app: App;
+  readonly app: AppPort;
   readonly request: SluiceRequest<any>;
   readonly response: SluiceResponse;
   readonly body: StreamBody<unknown>;
@@ -253,7 +184,7 @@ const PING: unique symbol = Symbol("sluice.ping");
  * Runs one stream from start to teardown, the same way in every engine: HEAD never touches the
  * producer; an error before the first item becomes an error response; after it, truncation; the
  * iterator's `return()` and the response's teardown hooks run exactly once on every path; the app's
- * stream counters record how it ended.
+ * stream counters record how it ended; background tasks run after a body that went out whole.
  */
 export async function runStream(t: StreamTarget): Promise<void> {
   const { app, body, signal } = t;
@@ -263,6 +194,7 @@ export async function runStream(t: StreamTarget): Promise<void> {
     t.finish();
     await disposeSource(body.source).catch((e) => report(t, e, "teardown"));
     await runTeardowns(t);
+    await runTasks(t);
     return;
   }
   if (signal.aborted) {
@@ -364,6 +296,8 @@ export async function runStream(t: StreamTarget): Promise<void> {
     stats[end]++;
     stats.active--;
     app.stats.teardowns++;
+    // Background tasks run once the body has gone out in full, and only then.
+    if (end === "completed") await runTasks(t);
   }
 }
 
@@ -382,50 +316,27 @@ function report(t: StreamTarget, error: unknown, phase: "stream" | "teardown"): 
   t.app.report(error, { request: t.request, phase });
 }
 
-/**
- * Runs a response's teardown hooks once each; a failing hook is reported and the others still run.
- * @internal
- */
-export async function runTeardowns(t: {
-  app: App;
-  request?: SluiceRequest<any>;
-  response: SluiceResponse;
-}): Promise<void> {
-  const hooks = t.response.teardowns.splice(0);
-  for (const fn of hooks) {
-    try {
-      await fn();
-    } catch (error) {
-      t.app.report(error, { request: t.request, phase: "teardown" });
-    }
-  }
-}
-
-/**
- * Runs a response's background tasks in order, once its body has gone out in full; a failing
- * task is reported and the next still runs.
- * @internal
- */
-export async function runTasks(t: {
-  app: App;
-  request?: SluiceRequest<any>;
-  response: SluiceResponse;
-}): Promise<void> {
-  for (const task of t.response.tasks.splice(0)) {
-    try {
-      await task();
-    } catch (error) {
-      t.app.report(error, { request: t.request, phase: "background" });
-    }
-  }
-}
-
 function join(a: Chunk | undefined, b: Chunk): Chunk {
   if (a === undefined) return b;
   if (typeof a === "string" && typeof b === "string") return a + b;
-  return concat([a, b]);
+  return concatBytes([a, b]);
 }
 
 function asIterable<T>(iterator: Iterator<T> | AsyncIterator<T>): AsyncIterable<T> {
   return { [Symbol.asyncIterator]: () => iterator as AsyncIterator<T> };
+}
+
+/**
+ * The stream body of a web Response a handler returned: its bytes pass through the same writer as
+ * any stream (backpressure, teardown, counting), headers first.
+ *
+ * @example
+ * const body = webStreamBody(response.body);
+ */
+export function webStreamBody(stream: ReadableStream<Uint8Array>): StreamBody<Uint8Array> {
+  return { kind: "stream", source: stream, encode: passThrough, headersFirst: true };
+}
+
+function passThrough(chunk: Uint8Array): Chunk {
+  return chunk;
 }

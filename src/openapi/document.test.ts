@@ -6,11 +6,11 @@ import { type } from "arktype";
 import * as v from "valibot";
 import { z } from "zod";
 import { createContractApp } from "../../examples/contract/app.ts";
-import { App } from "../app.ts";
+import { ndjsonOf, sseOf } from "../http/schema.ts";
+import { App } from "../index.ts";
 import { JSONResponse } from "../responses/buffered.ts";
 import { NDJSONResponse } from "../responses/ndjson.ts";
 import { SSEResponse } from "../responses/sse.ts";
-import { ndjsonOf, sseOf } from "../schema.ts";
 import {
   type JSONSchema,
   openAPIDocument,

@@ -1,7 +1,8 @@
-import type { App, RouteInfo, RouteOptions } from "../app.ts";
-import type { AnySchema, ResponseDecl } from "../schema.ts";
-import { declSchema, isSchema } from "../schema.ts";
-import { statusText } from "../status.ts";
+import type { AppCore } from "../core/app.ts";
+import type { RouteInfo, RouteOptions } from "../core/routes.ts";
+import type { AnySchema, ResponseDecl } from "../http/schema.ts";
+import { declSchema, isSchema } from "../http/schema.ts";
+import { statusText } from "../http/status.ts";
 
 /** A JSON Schema object (2020-12 dialect, as OpenAPI 3.1 and 3.2 use). */
 export type JSONSchema = Record<string, unknown>;
@@ -374,7 +375,10 @@ function operation(
  * @example
  * const doc = openAPIDocument(app, { info: { title: "Movies", version: "1.0.0" } });
  */
-export function openAPIDocument(app: App, options: OpenAPIOptions = {}): Record<string, unknown> {
+export function openAPIDocument(
+  app: AppCore,
+  options: OpenAPIOptions = {},
+): Record<string, unknown> {
   const v = options.version ?? "3.2";
   const conv = options.converters ?? {};
   const schemas: Record<string, JSONSchema> = {

@@ -1,12 +1,12 @@
 import { readFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
-import type { App } from "../app.ts";
-import { HTTPError } from "../errors.ts";
+import type { AppCore } from "../core/app.ts";
+import { HTTPError } from "../http/errors.ts";
+import type { ContentfulStatus } from "../http/status.ts";
 import { escapeHTML } from "../internal/html.ts";
 import { BufferedResponse, type ResponseInit } from "../responses/base.ts";
 import { HTMLResponse } from "../responses/buffered.ts";
-import type { ContentfulStatus } from "../status.ts";
 import { type OpenAPIOptions, openAPIDocument } from "./document.ts";
 
 /**
@@ -58,7 +58,7 @@ async function asset(name: string): Promise<Uint8Array> {
  * @example
  * serveOpenAPI(app, { info: { title: "Movies", version: "1.0.0" } }); // GET /openapi.json, GET /docs
  */
-export function serveOpenAPI(app: App, options: ServeOpenAPIOptions = {}): App {
+export function serveOpenAPI<A extends AppCore>(app: A, options: ServeOpenAPIOptions = {}): A {
   const path = options.path ?? "/openapi.json";
   const docsPath = options.docsPath === undefined ? "/docs" : options.docsPath;
   const cache = new Map<string, string>();

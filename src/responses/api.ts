@@ -1,6 +1,6 @@
+import type { AnySchema, Input, Output } from "../http/schema.ts";
+import type { ContentfulStatus } from "../http/status.ts";
 import { SchemaError } from "../internal/standard-schema.ts";
-import type { AnySchema, Input, Output } from "../schema.ts";
-import type { ContentfulStatus } from "../status.ts";
 import type { ResponseInit } from "./base.ts";
 import { JSONResponse } from "./buffered.ts";
 

@@ -1,7 +1,7 @@
 import { type SetCookie, stringifySetCookie } from "cookie";
-import { assertHeader, HeaderError } from "../headers.ts";
-import type { SluiceRequest } from "../request.ts";
-import type { StatusCode } from "../status.ts";
+import { assertHeader, HeaderError } from "../http/headers.ts";
+import type { SluiceRequest } from "../http/request.ts";
+import type { StatusCode } from "../http/status.ts";
 import type { StreamBody } from "./stream.ts";
 
 /** Header input accepted wherever a response takes headers. */

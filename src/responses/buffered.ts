@@ -1,5 +1,5 @@
-import { HeaderError } from "../headers.ts";
-import type { ContentfulStatus, ContentlessStatus, RedirectStatus } from "../status.ts";
+import { HeaderError } from "../http/headers.ts";
+import type { ContentfulStatus, ContentlessStatus, RedirectStatus } from "../http/status.ts";
 import { type Body, BufferedResponse, type ResponseInit, SluiceResponse } from "./base.ts";
 
 /**

@@ -4,10 +4,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { eventually, parseByteranges, rawRequest } from "../../test/files-helpers.ts";
-import { App } from "../app.ts";
 import { FetchRequest } from "../engine/fetch/request.ts";
+import { App } from "../index.ts";
 import { formatHttpDate } from "../internal/conditional.ts";
 import { MAX_RANGE_SPECS } from "../internal/range.ts";
+import { serve } from "../node/index.ts";
 import { testClient } from "../testing/client.ts";
 import { FileResponse } from "./file.ts";
 
@@ -593,7 +594,10 @@ describe("FileResponse conditional and range requests", () => {
 
 describe("FileResponse on the wire", () => {
   it("sends a 304 without Content-Length or Transfer-Encoding", async () => {
-    const server = await appFor(() => new FileResponse(textFile)).listen({ port: 0 });
+    const server = await serve(
+      appFor(() => new FileResponse(textFile)),
+      { port: 0 },
+    );
     try {
       const first = await rawRequest(server.port, "HEAD", "/f");
       const res = await rawRequest(server.port, "GET", "/f", {
@@ -609,7 +613,10 @@ describe("FileResponse on the wire", () => {
   });
 
   it("frames multipart/byteranges with CRLF and a closing delimiter", async () => {
-    const server = await appFor(() => new FileResponse(textFile)).listen({ port: 0 });
+    const server = await serve(
+      appFor(() => new FileResponse(textFile)),
+      { port: 0 },
+    );
     try {
       const res = await rawRequest(server.port, "GET", "/f", { range: "bytes=0-1,998-999" });
       const boundary = res.headers["content-type"]!.split("boundary=")[1]!;
@@ -672,9 +679,12 @@ describe("FileResponse lifecycle", () => {
         read += r.bytesRead;
         return r;
       })) as typeof handle.read;
-    const server = await appFor(() => new FileResponse(handle, { chunkSize: 64 * 1024 })).listen({
-      port: 0,
-    });
+    const server = await serve(
+      appFor(() => new FileResponse(handle, { chunkSize: 64 * 1024 })),
+      {
+        port: 0,
+      },
+    );
     const { connect } = await import("node:net");
     const socket = connect(server.port, "127.0.0.1");
     try {

@@ -1,9 +1,13 @@
+/// <reference types="node" preserve="true" />
+// The declarations emitted for this module name Node's types: the directive keeps them resolvable in
+// a consumer whose tsconfig lists no `types` (@types/node comes with the package).
 import type { BigIntStats } from "node:fs";
 import { constants } from "node:fs";
 import { type FileHandle, open } from "node:fs/promises";
 import { basename } from "node:path";
 import mime from "mime-types";
-import { problemBody } from "../errors.ts";
+import type { SluiceRequest } from "../http/request.ts";
+import type { ContentfulStatus } from "../http/status.ts";
 import {
   evaluatePreconditions,
   formatHttpDate,
@@ -12,13 +16,13 @@ import {
   type Validators,
 } from "../internal/conditional.ts";
 import { contentDisposition } from "../internal/content-disposition.ts";
+import { errnoStatus } from "../internal/errno.ts";
 import { fileETag, suffixETag } from "../internal/etag.ts";
 import { multipartByteranges } from "../internal/multipart.ts";
 import { type ByteRange, contentRange, parseRange, unsatisfiedRange } from "../internal/range.ts";
-import type { SluiceRequest } from "../request.ts";
-import type { ContentfulStatus } from "../status.ts";
-import { type Body, BufferedResponse, type ResponseInit, SluiceResponse } from "./base.ts";
+import { type Body, type ResponseInit, SluiceResponse } from "./base.ts";
 import { EmptyResponse } from "./buffered.ts";
+import { ProblemResponse } from "./problem.ts";
 import type { StreamBody } from "./stream.ts";
 
 /**
@@ -128,7 +132,7 @@ export class FileResponse extends SluiceResponse {
         // vanishes in between cannot be half-found.
         this.#handle = await open(this.path!, OPEN_FLAGS);
       } catch (error) {
-        const status = openErrorStatus(error);
+        const status = errnoStatus(error);
         if (status === undefined) throw error;
         return this.#problem(status);
       }
@@ -266,11 +270,7 @@ export class FileResponse extends SluiceResponse {
     headers?: Record<string, string>,
   ): Promise<SluiceResponse> {
     await this.#close();
-    const res = new BufferedResponse(JSON.stringify(problemBody(status)), {
-      status,
-      headers,
-      mediaType: "application/problem+json",
-    });
+    const res = new ProblemResponse(status, undefined, headers);
     const cookies = this.headers["set-cookie"];
     if (cookies !== undefined) res.headers["set-cookie"] = cookies;
     return this.#handOver(res);
@@ -321,22 +321,4 @@ async function* readPieces(
 
 function lastModifiedOf(value: string | undefined): number | undefined {
   return value === undefined ? undefined : parseHttpDate(value);
-}
-
-function openErrorStatus(error: unknown): 403 | 404 | undefined {
-  switch ((error as { code?: unknown } | null)?.code) {
-    case "ENOENT":
-    case "ENOTDIR":
-    case "ELOOP":
-    case "EISDIR":
-    case "ENAMETOOLONG":
-    case "ERR_INVALID_ARG_VALUE":
-    case "ERR_INVALID_ARG_TYPE":
-      return 404;
-    case "EACCES":
-    case "EPERM":
-      return 403;
-    default:
-      return undefined;
-  }
 }

@@ -1,13 +1,12 @@
-import type { Readable } from "node:stream";
-import type { Sink, SinkCoding } from "../engine/pump.ts";
-import type { ContentfulStatus } from "../status.ts";
+import type { ContentfulStatus } from "../http/status.ts";
 import { type ResponseInit, SluiceResponse } from "./base.ts";
 
 /**
- * What a stream can be made from: any sync or async iterable (generators included), a web
- * ReadableStream, or a Node Readable.
+ * What a stream can be made from: any sync or async iterable (generators included), or a web
+ * ReadableStream. A Node Readable is an async iterable, so it is a source too (and is destroyed,
+ * not just left, when the stream ends early).
  */
-export type StreamSource<T> = Iterable<T> | AsyncIterable<T> | ReadableStream<T> | Readable;
+export type StreamSource<T> = Iterable<T> | AsyncIterable<T> | ReadableStream<T>;
 
 /** Bytes to send: a string (sent as UTF-8) or a Uint8Array. */
 export type Chunk = string | Uint8Array;
@@ -136,4 +135,31 @@ export class StreamingResponse<T = Chunk> extends SluiceResponse {
         : undefined,
     };
   }
+}
+
+/** Where a pump writes: a node:http response, or a web ReadableStream's controller. */
+export interface Sink {
+  /** Writes bytes; false when the consumer is full and `drained()` should be awaited. */
+  write(chunk: Chunk): boolean;
+  /** Resolves when the consumer can take more, or when the signal aborts. */
+  drained(): Promise<void>;
+  /** Runs `fn` once pending I/O callbacks have run (setImmediate on Node). */
+  defer(fn: () => void): void;
+}
+
+/**
+ * A sink wrapped around the engine's to transform what passes through (a content coding, see
+ * `sluice/compress`). Each `write` is one batch of the pump and leaves the coding at once, so the
+ * coded bytes go out at the same points as uncoded ones would.
+ *
+ * @example
+ * const body: StreamBody = { ...plain, coding: (sink) => codingSink(sink, zlib.createGzip(), Z_SYNC_FLUSH) };
+ */
+export interface SinkCoding extends Sink {
+  /** Resolves once everything written so far has reached the inner sink. */
+  settle(): Promise<void>;
+  /** Ends the coding (its trailer included) into the inner sink; false if the coding failed. */
+  finish(): Promise<boolean>;
+  /** Frees the coding; called on every path, also after `finish()`. */
+  destroy(): void;
 }

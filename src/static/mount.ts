@@ -2,11 +2,12 @@ import { type Stats, statSync } from "node:fs";
 import { stat } from "node:fs/promises";
 import { basename, resolve } from "node:path";
 import mime from "mime-types";
-import type { Mountable } from "../app.ts";
 import { type CompressOptions, compressResponse } from "../compress/compress.ts";
-import { HTTPError } from "../errors.ts";
+import type { Mountable } from "../core/routes.ts";
+import { HTTPError } from "../http/errors.ts";
+import type { SluiceRequest } from "../http/request.ts";
 import { chooseEncoding } from "../internal/accept-encoding.ts";
-import type { SluiceRequest } from "../request.ts";
+import { errnoStatus } from "../internal/errno.ts";
 import type { SluiceResponse } from "../responses/base.ts";
 import { EmptyResponse, isLocalPath, RedirectResponse } from "../responses/buffered.ts";
 import { FileResponse } from "../responses/file.ts";
@@ -284,10 +285,7 @@ async function statOrNull(path: string): Promise<Stats | null> {
   try {
     return await stat(path);
   } catch (error) {
-    const code = (error as { code?: unknown }).code;
-    if (code === "ENOENT" || code === "ENOTDIR" || code === "ELOOP" || code === "ENAMETOOLONG") {
-      return null;
-    }
+    if (errnoStatus(error) === 404) return null;
     throw error;
   }
 }

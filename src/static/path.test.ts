@@ -237,7 +237,7 @@ describe("resolveInsideRoot", () => {
     });
   });
 
-  it("answers 414 for a name too long for the filesystem", async () => {
-    assert.deepEqual(await resolveInsideRoot(root, ["x".repeat(300)]), { ok: false, status: 414 });
+  it("answers 404 for a name too long for the filesystem: it names no file", async () => {
+    assert.deepEqual(await resolveInsideRoot(root, ["x".repeat(300)]), { ok: false, status: 404 });
   });
 });

@@ -1,7 +1,7 @@
-import type { SluiceRequest } from "../request.ts";
+import type { SluiceRequest } from "../http/request.ts";
+import type { ContentfulStatus } from "../http/status.ts";
 import { type Body, type ResponseInit, SluiceResponse } from "../responses/base.ts";
 import type { Chunk } from "../responses/stream.ts";
-import type { ContentfulStatus } from "../status.ts";
 import {
   checkTemplateName,
   type TemplateContext,

@@ -1,5 +1,5 @@
 import type { App } from "../app.ts";
-import type { RunningServer, ServeOptions } from "../engine/node/serve.ts";
+import { type RunningServer, type ServeOptions, serve } from "../engine/node/serve.ts";
 import { type ParsedEvent, parseLines, parseNDJSON, parseSSE } from "./sse-parser.ts";
 
 /** Where a test client sends its requests. */
@@ -35,7 +35,7 @@ export function testClient(
 ): TestClient {
   let server: Promise<RunningServer> | undefined;
   const start = () => {
-    server ??= app.listen({ port: 0, host: "127.0.0.1", ...options });
+    server ??= serve(app, { port: 0, host: "127.0.0.1", ...options });
     return server;
   };
   return {

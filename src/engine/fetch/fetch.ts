@@ -1,8 +1,9 @@
-import type { App } from "../../app.ts";
+import { finishResponse } from "../../core/lifecycle.ts";
+import type { AppPort } from "../../core/port.ts";
+import { isContentless } from "../../http/status.ts";
 import { encodedBody, type SluiceResponse } from "../../responses/base.ts";
-import type { Chunk, StreamBody } from "../../responses/stream.ts";
-import { isContentless } from "../../status.ts";
-import { BATCH_BYTES, runStream, runTasks, runTeardowns, type Sink } from "../pump.ts";
+import type { Chunk, Sink, StreamBody } from "../../responses/stream.ts";
+import { BATCH_BYTES, runStream, webStreamBody } from "../pump.ts";
 import { type FetchInfo, FetchRequest } from "./request.ts";
 
 const encoder = new TextEncoder();
@@ -14,7 +15,11 @@ const encoder = new TextEncoder();
  * @example
  * const res = await fetchApp(app, new Request("http://localhost/json"));
  */
-export async function fetchApp(app: App, request: Request, info?: FetchInfo): Promise<Response> {
+export async function fetchApp(
+  app: AppPort,
+  request: Request,
+  info?: FetchInfo,
+): Promise<Response> {
   const req = new FetchRequest(request, info);
   const response = await app.handle(req);
   return toWeb(app, req, response, info);
@@ -30,20 +35,18 @@ function webHeaders(response: SluiceResponse): Headers {
 }
 
 function after(
-  app: App,
+  app: AppPort,
   req: FetchRequest,
   response: SluiceResponse,
   sent: boolean,
   info?: FetchInfo,
 ): void {
-  const work = runTeardowns({ app, request: req, response }).then(() =>
-    sent ? runTasks({ app, request: req, response }) : undefined,
-  );
+  const work = finishResponse({ app, request: req, response }, sent);
   info?.waitUntil?.(work);
 }
 
 async function toWeb(
-  app: App,
+  app: AppPort,
   req: FetchRequest,
   response: SluiceResponse,
   info?: FetchInfo,
@@ -77,12 +80,14 @@ async function toWeb(
       return new Response(null, { status, headers });
     }
     case "web": {
-      after(app, req, response, true, info);
-      if (head && body.response.body) {
-        await body.response.body.cancel();
-        return new Response(null, { status, headers: body.response.headers });
+      const web = body.response;
+      if (web.body === null) {
+        after(app, req, response, true, info);
+        return new Response(null, { status, headers: webHeaders(response) });
       }
-      return body.response;
+      // Its body goes through the writer like any stream: teardown and background tasks run once
+      // it has been sent (or the client left), and it is counted as a stream.
+      return streamToWeb(app, req, response, webStreamBody(web.body), head, info);
     }
     case "stream":
       return streamToWeb(app, req, response, body, head, info);
@@ -92,7 +97,7 @@ async function toWeb(
 }
 
 function streamToWeb(
-  app: App,
+  app: AppPort,
   req: FetchRequest,
   response: SluiceResponse,
   body: StreamBody<unknown>,
@@ -150,7 +155,6 @@ function streamToWeb(
       defer:
         typeof setImmediate === "function" ? (fn) => setImmediate(fn) : (fn) => setTimeout(fn, 0),
     };
-    let sent = false;
     const done = runStream({
       app,
       request: req,
@@ -169,7 +173,6 @@ function streamToWeb(
         );
       },
       finish() {
-        sent = true;
         if (!closed) {
           closed = true;
           controller.close();
@@ -191,7 +194,7 @@ function streamToWeb(
         const problem = app.errorResponse(error, req);
         resolve(toWeb(app, req, problem, info));
       },
-    }).then(() => (sent ? runTasks({ app, request: req, response }) : undefined));
+    });
     info?.waitUntil?.(done);
   });
 }

@@ -1,4 +1,4 @@
-import { SluiceRequest } from "../../request.ts";
+import { SluiceRequest } from "../../http/request.ts";
 import { readerIterator } from "../pump.ts";
 
 /** What a runtime can tell `app.fetch` besides the Request. */

@@ -1,5 +1,8 @@
+/// <reference types="node" preserve="true" />
+// The declarations emitted for this module name Node's types: the directive keeps them resolvable in
+// a consumer whose tsconfig lists no `types` (@types/node comes with the package).
 import type { IncomingMessage } from "node:http";
-import { SluiceRequest } from "../../request.ts";
+import { SluiceRequest } from "../../http/request.ts";
 
 /**
  * The request on Node: a thin, lazy wrapper over IncomingMessage. No web Request is built.

@@ -1,10 +1,14 @@
+/// <reference types="node" preserve="true" />
+// The declarations emitted for this module name Node's types: the directive keeps them resolvable in
+// a consumer whose tsconfig lists no `types` (@types/node comes with the package).
 import { createServer, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
-import type { App } from "../../app.ts";
+import { finishResponse } from "../../core/lifecycle.ts";
+import type { AppPort } from "../../core/port.ts";
+import { isContentless } from "../../http/status.ts";
 import { type Body, encodedBody, type SluiceResponse } from "../../responses/base.ts";
-import { isContentless } from "../../status.ts";
 import { NodeRequest } from "./request.ts";
-import { runAfter, writeStreamBody, writeWebBody } from "./write.ts";
+import { writeStreamBody, writeWebBody } from "./write.ts";
 
 /** Options of `serve`. */
 export interface ServeOptions {
@@ -43,7 +47,7 @@ export interface RunningServer {
  * console.log(`listening on ${server.url}`);
  * process.on("SIGTERM", () => server.close());
  */
-export async function serve(app: App, options: ServeOptions = {}): Promise<RunningServer> {
+export async function serve(app: AppPort, options: ServeOptions = {}): Promise<RunningServer> {
   const host = options.host ?? "127.0.0.1";
   const inflight = new Set<NodeRequest>();
   // Requests in flight per connection, so shutdown can close connections that have none — also
@@ -131,21 +135,26 @@ async function shutdown(
   }
 }
 
-function fail(app: App, req: NodeRequest, res: ServerResponse, err: unknown): void {
+function fail(app: AppPort, req: NodeRequest, res: ServerResponse, err: unknown): void {
   respond(app, req, res, app.errorResponse(err, req));
 }
 
 /** Writes a response value to a node:http response. */
-function respond(app: App, req: NodeRequest, res: ServerResponse, response: SluiceResponse): void {
+function respond(
+  app: AppPort,
+  req: NodeRequest,
+  res: ServerResponse,
+  response: SluiceResponse,
+): void {
   if (res.headersSent || res.destroyed) {
-    runAfter(app, req, response, false);
+    void finishResponse({ app, request: req, response }, false);
     return;
   }
   let body: Body;
   try {
     body = encodedBody(response);
   } catch (err) {
-    runAfter(app, req, response, false);
+    void finishResponse({ app, request: req, response }, false);
     respond(app, req, res, app.errorResponse(err, req));
     return;
   }
@@ -182,7 +191,9 @@ function respond(app: App, req: NodeRequest, res: ServerResponse, response: Slui
   }
   // Most responses have nothing to run afterwards: no listener for them.
   if (response.tasks.length > 0 || response.teardowns.length > 0) {
-    res.once("close", () => runAfter(app, req, response, res.writableFinished));
+    res.once("close", () => {
+      void finishResponse({ app, request: req, response }, res.writableFinished);
+    });
   }
 }
 

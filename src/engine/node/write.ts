@@ -1,37 +1,20 @@
+/// <reference types="node" preserve="true" />
+// The declarations emitted for this module name Node's types: the directive keeps them resolvable in
+// a consumer whose tsconfig lists no `types` (@types/node comes with the package).
 import type { ServerResponse } from "node:http";
-import type { App } from "../../app.ts";
+import { finishResponse } from "../../core/lifecycle.ts";
+import type { AppPort } from "../../core/port.ts";
 import type { SluiceResponse } from "../../responses/base.ts";
-import type { Chunk, StreamBody, StreamSource } from "../../responses/stream.ts";
-import { disposeSource, runStream, runTasks, runTeardowns, type Sink } from "../pump.ts";
+import type { Chunk, Sink, StreamBody } from "../../responses/stream.ts";
+import { runStream, webStreamBody } from "../pump.ts";
 import type { NodeRequest } from "./request.ts";
-
-/**
- * After a response is done with: background tasks when the body went out in full, and teardown
- * hooks in every case. Failures go to the error hook.
- * @internal
- */
-export function runAfter(
-  app: App,
-  req: NodeRequest,
-  response: SluiceResponse,
-  sent: boolean,
-): void {
-  // A stream that never started (the client left while the handler worked) still holds its
-  // source open: a web or Node stream must be cancelled, never left to the garbage collector.
-  const source = (response as { source?: StreamSource<unknown> }).source;
-  const disposed = sent || source === undefined ? Promise.resolve() : disposeSource(source);
-  void disposed
-    .catch((error) => app.report(error, { request: req, phase: "teardown" }))
-    .then(() => runTeardowns({ app, request: req, response }))
-    .then(() => (sent ? runTasks({ app, request: req, response }) : undefined));
-}
 
 /**
  * Writes a stream body through the shared pump, with a sink over the node:http response.
  * @internal
  */
 export function writeStreamBody(
-  app: App,
+  app: AppPort,
   req: NodeRequest,
   res: ServerResponse,
   response: SluiceResponse,
@@ -74,7 +57,6 @@ export function writeStreamBody(
       }),
     defer: (fn) => setImmediate(fn),
   };
-  let sent = false;
   void runStream({
     app,
     request: req,
@@ -90,7 +72,6 @@ export function writeStreamBody(
       if (body.headersFirst) res.flushHeaders();
     },
     finish() {
-      sent = true;
       res.end();
     },
     truncate() {
@@ -120,7 +101,7 @@ export function writeStreamBody(
       res.writeHead(problem.status, problem.headers);
       res.end(head ? undefined : text.data);
     },
-  }).then(() => (sent ? runTasks({ app, request: req, response }) : undefined));
+  });
 }
 
 /**
@@ -129,7 +110,7 @@ export function writeStreamBody(
  * @internal
  */
 export function writeWebBody(
-  app: App,
+  app: AppPort,
   req: NodeRequest,
   res: ServerResponse,
   response: SluiceResponse,
@@ -139,14 +120,10 @@ export function writeWebBody(
   if (web.body === null) {
     res.writeHead(response.status, response.headers);
     res.end();
-    res.once("close", () => runAfter(app, req, response, res.writableFinished));
+    res.once("close", () => {
+      void finishResponse({ app, request: req, response }, res.writableFinished);
+    });
     return;
   }
-  const body: StreamBody<any> = {
-    kind: "stream",
-    source: web.body,
-    encode: (c) => c,
-    headersFirst: true,
-  };
-  writeStreamBody(app, req, res, response, body, head);
+  writeStreamBody(app, req, res, response, webStreamBody(web.body), head);
 }

@@ -1,26 +1,6 @@
-import { type Body, BufferedResponse, SluiceResponse } from "./responses/base.ts";
-import { EmptyResponse, JSONResponse, TextResponse } from "./responses/buffered.ts";
-
-/**
- * A web Response returned by a handler, passed through unchanged.
- * @internal
- */
-export class WebResponse extends SluiceResponse {
-  readonly response: globalThis.Response;
-  constructor(response: globalThis.Response) {
-    super({ status: response.status });
-    this.response = response;
-    for (const [k, v] of response.headers) {
-      if (k === "set-cookie") continue;
-      this.headers[k] = v;
-    }
-    const cookies = response.headers.getSetCookie();
-    if (cookies.length) this.headers["set-cookie"] = cookies;
-  }
-  body(): Body {
-    return { kind: "web", response: this.response };
-  }
-}
+import { BufferedResponse, SluiceResponse } from "../responses/base.ts";
+import { EmptyResponse, JSONResponse, TextResponse } from "../responses/buffered.ts";
+import { WebResponse } from "../responses/web.ts";
 
 /**
  * True for objects a handler may return to get a JSON body: plain objects (also with a null

@@ -2,7 +2,8 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import * as v from "valibot";
 import { z } from "zod";
-import { App, type ErrorContext } from "./app.ts";
+import { App, type ErrorContext } from "../index.ts";
+import { type ClientMode, type TestClient, testClient } from "../testing/client.ts";
 import {
   JSONRPC_ERRORS,
   JSONRPCError,
@@ -12,7 +13,6 @@ import {
   JSONRPCRouter,
   type JSONRPCSuccess,
 } from "./jsonrpc.ts";
-import { type ClientMode, type TestClient, testClient } from "./testing/client.ts";
 
 type Reply = JSONRPCSuccess | JSONRPCFailure;
 

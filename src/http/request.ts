@@ -1,6 +1,7 @@
 import { parseCookie } from "cookie";
+import { concatBytes } from "../internal/bytes.ts";
 import { HTTPError } from "./errors.ts";
-import type { TemplateEngine } from "./templates/engine.ts";
+import type { TemplateEngine } from "./templates.ts";
 
 /** Default limit for request bodies read by `json()`, `text()`, `form()`, `bytes()`, `stream()`. */
 export const DEFAULT_BODY_LIMIT = 1024 * 1024;
@@ -285,19 +286,8 @@ export abstract class SluiceRequest<S extends RequestShape = DefaultShape> {
 
   async #readAll(): Promise<Uint8Array> {
     const chunks: Uint8Array[] = [];
-    let total = 0;
-    for await (const chunk of this.#limited()) {
-      chunks.push(chunk);
-      total += chunk.byteLength;
-    }
-    if (chunks.length === 1) return chunks[0]!;
-    const out = new Uint8Array(total);
-    let at = 0;
-    for (const c of chunks) {
-      out.set(c, at);
-      at += c.byteLength;
-    }
-    return out;
+    for await (const chunk of this.#limited()) chunks.push(chunk);
+    return chunks.length === 1 ? chunks[0]! : concatBytes(chunks);
   }
 }
 

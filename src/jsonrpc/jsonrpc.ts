@@ -1,9 +1,9 @@
-import type { App } from "./app.ts";
-import { formatPath } from "./internal/standard-schema.ts";
-import type { SluiceRequest } from "./request.ts";
-import type { SluiceResponse } from "./responses/base.ts";
-import { EmptyResponse, JSONResponse } from "./responses/buffered.ts";
-import type { AnySchema, Output } from "./schema.ts";
+import type { AppPort } from "../core/port.ts";
+import type { SluiceRequest } from "../http/request.ts";
+import type { AnySchema, Output } from "../http/schema.ts";
+import { formatPath } from "../internal/standard-schema.ts";
+import type { SluiceResponse } from "../responses/base.ts";
+import { EmptyResponse, JSONResponse } from "../responses/buffered.ts";
 
 /** A JSON-RPC 2.0 request id. */
 export type JSONRPCId = string | number | null;
@@ -136,7 +136,7 @@ export class JSONRPCRouter {
    * @example
    * app.post("/rpc", rpc.handler(app));
    */
-  handler(app?: App): (req: SluiceRequest<any>) => Promise<SluiceResponse> {
+  handler(app?: Pick<AppPort, "report">): (req: SluiceRequest<any>) => Promise<SluiceResponse> {
     return async (req) => {
       let body: unknown;
       try {
@@ -165,7 +165,7 @@ export class JSONRPCRouter {
   async #call(
     call: unknown,
     req: SluiceRequest<any>,
-    app?: App,
+    app?: Pick<AppPort, "report">,
   ): Promise<JSONRPCSuccess | JSONRPCFailure | undefined> {
     if (typeof call !== "object" || call === null || Array.isArray(call)) {
       return envelopeError(JSONRPC_ERRORS.INVALID_REQUEST, "Invalid Request", null);

@@ -1,9 +1,9 @@
-import { HTTPError } from "./errors.ts";
 import {
   formatPath,
   type StandardIssue,
   type StandardSchemaV1,
-} from "./internal/standard-schema.ts";
+} from "../internal/standard-schema.ts";
+import { HTTPError } from "./errors.ts";
 
 /** Any Standard Schema validator. */
 export type AnySchema = StandardSchemaV1<any, any>;

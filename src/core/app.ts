@@ -1,0 +1,456 @@
+import { HTTPError } from "../http/errors.ts";
+import { decodePath, underPrefix } from "../http/paths.ts";
+import type { SluiceRequest } from "../http/request.ts";
+import type { TemplateEngine } from "../http/templates.ts";
+import type { SluiceResponse } from "../responses/base.ts";
+import { EmptyResponse } from "../responses/buffered.ts";
+import { ProblemResponse } from "../responses/problem.ts";
+import type { StreamSource } from "../responses/stream.ts";
+import { coerce } from "./coerce.ts";
+import { disposeSource, runTeardowns } from "./lifecycle.ts";
+import { runLayers } from "./middleware.ts";
+import {
+  type AppPort,
+  type ErrorContext,
+  type ErrorHook,
+  emptyStats,
+  type StreamStats,
+} from "./port.ts";
+import { cutPrefix, RouteTable } from "./router.ts";
+import {
+  type Handler,
+  METHODS,
+  type Method,
+  type Middleware,
+  type Mountable,
+  type RouteInfo,
+  type RouteOptions,
+} from "./routes.ts";
+import { checkResponse, validateRequest } from "./validate.ts";
+
+/** A handler as the app stores it, whatever its declared types. */
+type AnyHandler = (req: SluiceRequest<any>) => unknown;
+
+/** What the route table holds: a route, or a mount under a prefix. */
+type Entry =
+  | { readonly kind: "route"; readonly run: (req: SluiceRequest<any>) => Promise<SluiceResponse> }
+  | { readonly kind: "mount"; readonly target: Mountable; readonly prefix: string };
+
+/**
+ * The engine-independent core of an app: routes, middleware, mounts, the error hook and the stream
+ * counters, and `handle`, which answers a request with a response value. It imports no engine:
+ * `App` adds `app.fetch`, and `serve` from `sluice/node` writes to node:http.
+ *
+ * @example
+ * class MyApp extends AppCore {}
+ * const res = await new MyApp().get("/", () => "hi").handle(req);
+ */
+export class AppCore implements Mountable, AppPort {
+  readonly #table = new RouteTable<Entry>();
+  // App middleware in the order it was added; `segments` is the decoded prefix of a scoped one.
+  readonly #layers: { segments: string[] | null; mw: Middleware }[] = [];
+  readonly #methods = new Set<string>();
+  readonly #routes: RouteInfo[] = [];
+  readonly #mounts: { prefix: string; target: Mountable }[] = [];
+  #onError: ErrorHook = defaultErrorHook;
+  #templates: TemplateEngine | undefined;
+  /** Stream counters, shared by every engine serving this app. */
+  readonly stats: StreamStats = emptyStats();
+
+  /**
+   * Adds a route for a method (any token: GET, POST, PROPFIND, ...).
+   *
+   * @example
+   * app.route("PURGE", "/cache/:key", (req) => cache.delete(req.params.key));
+   */
+  route<Path extends string>(method: Method, path: Path, handler: Handler<Path>): this;
+  route<Path extends string, const O extends RouteOptions>(
+    method: Method,
+    path: Path,
+    options: O,
+    handler: Handler<Path, O>,
+  ): this;
+  route(method: Method, path: string, a: RouteOptions | AnyHandler, b?: AnyHandler): this {
+    const handler = (typeof a === "function" ? a : b) as AnyHandler;
+    const options = typeof a === "function" ? {} : a;
+    if (typeof handler !== "function")
+      throw new TypeError(`route ${method} ${path} has no handler`);
+    const m = method.toUpperCase();
+    this.#methods.add(m);
+    this.#table.add(m, path, { kind: "route", run: this.#compile(handler, options) });
+    this.#routes.push({ method: m, path, options });
+    return this;
+  }
+
+  /**
+   * Every route of the app, mounted apps included (with their prefix), in the order declared: what
+   * the OpenAPI document is built from.
+   *
+   * @example
+   * for (const r of app.routes()) console.log(r.method, r.path);
+   */
+  routes(): RouteInfo[] {
+    const out: RouteInfo[] = [...this.#routes];
+    for (const { prefix, target } of this.#mounts) {
+      if (target instanceof AppCore) {
+        for (const r of target.routes())
+          out.push({ ...r, path: prefix + (r.path === "/" ? "" : r.path) || "/" });
+      }
+    }
+    return out;
+  }
+
+  /**
+   * Adds a GET route; HEAD is answered for it too (headers only, the handler's body never sent and a
+   * stream never pulled).
+   *
+   * @example
+   * app.get("/movies/:id", (req) => movies.get(req.params.id));
+   */
+  get<Path extends string>(path: Path, handler: Handler<Path>): this;
+  get<Path extends string, const O extends RouteOptions>(
+    path: Path,
+    options: O,
+    handler: Handler<Path, O>,
+  ): this;
+  get(path: string, a: any, b?: any): this {
+    return this.route("GET", path, a, b);
+  }
+
+  /**
+   * Adds a POST route.
+   *
+   * @example
+   * app.post("/items", async (req) => ({ created: await req.json() }));
+   */
+  post<Path extends string>(path: Path, handler: Handler<Path>): this;
+  post<Path extends string, const O extends RouteOptions>(
+    path: Path,
+    options: O,
+    handler: Handler<Path, O>,
+  ): this;
+  post(path: string, a: any, b?: any): this {
+    return this.route("POST", path, a, b);
+  }
+
+  /**
+   * Adds a PUT route.
+   *
+   * @example
+   * app.put("/items/:id", async (req) => save(req.params.id, await req.json()));
+   */
+  put<Path extends string>(path: Path, handler: Handler<Path>): this;
+  put<Path extends string, const O extends RouteOptions>(
+    path: Path,
+    options: O,
+    handler: Handler<Path, O>,
+  ): this;
+  put(path: string, a: any, b?: any): this {
+    return this.route("PUT", path, a, b);
+  }
+
+  /**
+   * Adds a PATCH route.
+   *
+   * @example
+   * app.patch("/items/:id", async (req) => update(req.params.id, await req.json()));
+   */
+  patch<Path extends string>(path: Path, handler: Handler<Path>): this;
+  patch<Path extends string, const O extends RouteOptions>(
+    path: Path,
+    options: O,
+    handler: Handler<Path, O>,
+  ): this;
+  patch(path: string, a: any, b?: any): this {
+    return this.route("PATCH", path, a, b);
+  }
+
+  /**
+   * Adds a DELETE route.
+   *
+   * @example
+   * app.delete("/items/:id", (req) => { remove(req.params.id); });
+   */
+  delete<Path extends string>(path: Path, handler: Handler<Path>): this;
+  delete<Path extends string, const O extends RouteOptions>(
+    path: Path,
+    options: O,
+    handler: Handler<Path, O>,
+  ): this;
+  delete(path: string, a: any, b?: any): this {
+    return this.route("DELETE", path, a, b);
+  }
+
+  /**
+   * Adds an OPTIONS route (without one, OPTIONS is answered with 204 and `Allow`).
+   *
+   * @example
+   * app.options("/upload", () => new EmptyResponse({ headers: { "accept-post": "image/png" } }));
+   */
+  options<Path extends string>(path: Path, handler: Handler<Path>): this;
+  options<Path extends string, const O extends RouteOptions>(
+    path: Path,
+    options: O,
+    handler: Handler<Path, O>,
+  ): this;
+  options(path: string, a: any, b?: any): this {
+    return this.route("OPTIONS", path, a, b);
+  }
+
+  /**
+   * Adds a route for every common method (GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS).
+   *
+   * @example
+   * app.all("/anything", (req) => ({ method: req.method }));
+   */
+  all<Path extends string>(path: Path, handler: Handler<Path>): this;
+  all<Path extends string, const O extends RouteOptions>(
+    path: Path,
+    options: O,
+    handler: Handler<Path, O>,
+  ): this;
+  all(path: string, a: any, b?: any): this {
+    for (const m of METHODS) this.route(m, path, a, b);
+    return this;
+  }
+
+  /**
+   * Adds middleware for the whole app (around routing, so it sees 404s and 405s too), or for the
+   * paths below a prefix. A prefix is matched on decoded path segments, read the same way the
+   * static file server reads a path (`decodePath`), so no encoding trick (`%2F`, `//`,
+   * `%70rivate`) slips past a guard; a path that cannot be read that way is refused before any
+   * middleware runs.
+   *
+   * @example
+   * app.use(async (req, next) => (await next()).setHeader("x-frame-options", "DENY"));
+   * app.use("/admin", (req, next) => req.header("authorization") ? next() : new ProblemResponse(401));
+   */
+  use(mw: Middleware): this;
+  use(prefix: string, mw: Middleware): this;
+  use(a: string | Middleware, b?: Middleware): this {
+    if (typeof a === "function") this.#layers.push({ segments: null, mw: a });
+    else if (b) {
+      const prefix = decodePath(a);
+      if (!prefix.ok) throw new TypeError(`cannot scope middleware to ${a}: ${prefix.reason}`);
+      this.#layers.push({ segments: prefix.segments, mw: b });
+    }
+    return this;
+  }
+
+  /**
+   * Mounts another app, or anything mountable (a static directory from `sluice/node`), under a
+   * prefix. Inside it, `req.path` is relative to the prefix.
+   *
+   * @example
+   * const api = new App();
+   * api.get("/status", () => ({ ok: true }));
+   * app.mount("/api", api); // GET /api/status
+   */
+  mount(prefix: string, target: Mountable): this {
+    if (typeof (target as Partial<Mountable> | null)?.dispatch !== "function") {
+      throw new TypeError(
+        `mount ${prefix}: the target is not mountable (an App, or serveStatic(dir) from "sluice/node")`,
+      );
+    }
+    const p = prefix.replace(/\/+$/, "");
+    if (p !== "" && !p.startsWith("/"))
+      throw new TypeError(`mount prefix must start with "/": ${prefix}`);
+    const entry: Entry = { kind: "mount", target, prefix: p };
+    this.#mounts.push({ prefix: p, target });
+    if (p !== "") this.#table.addAny(p, entry);
+    this.#table.addAny(`${p}/*`, entry);
+    for (const m of METHODS) this.#methods.add(m);
+    return this;
+  }
+
+  /**
+   * Sets the error hook. It hears every unexpected error (a 5xx before the first byte, a stream that
+   * fails midway, a failed background task or teardown); the client only ever gets a problem+json
+   * without internals. The default writes to stderr.
+   *
+   * @example
+   * app.onError((err, { phase, request }) => logger.error({ err, phase, path: request?.path }));
+   */
+  onError(hook: ErrorHook): this {
+    this.#onError = hook;
+    return this;
+  }
+
+  /**
+   * Reports an error to the error hook. Engines call it; a hook that throws is itself caught.
+   *
+   * @example
+   * app.report(new Error("cache unreachable"), { phase: "server" });
+   */
+  report(error: unknown, context: ErrorContext): void {
+    try {
+      this.#onError(error, context);
+    } catch (hookError) {
+      defaultErrorHook(hookError, { phase: "server" });
+    }
+  }
+
+  /**
+   * Sets the template engine TemplateResponse renders with (see `sluice/templates`), for this app
+   * and the apps mounted in it; a mounted app with an engine of its own uses its own.
+   *
+   * @example
+   * app.templates(liquidEngine({ dir: "templates" }));
+   * app.get("/", () => new TemplateResponse("index", { title: "Home" }));
+   */
+  templates(engine: TemplateEngine): this {
+    this.#templates = engine;
+    return this;
+  }
+
+  /**
+   * Answers a request with a response value, errors included: the engine-independent core. Never
+   * rejects.
+   *
+   * @example
+   * const res = await app.handle(req);
+   */
+  handle(req: SluiceRequest<any>): Promise<SluiceResponse> {
+    let pending: Promise<SluiceResponse>;
+    try {
+      // An origin-form target cannot carry a fragment (RFC 9112 §3.2.1). The router would stop
+      // reading at "#" while a guard reads on: refuse it rather than let the two disagree.
+      if (req.url.includes("#"))
+        throw new HTTPError(400, "the request target must not contain '#'");
+      pending = this.dispatch(req);
+    } catch (err) {
+      return Promise.resolve(this.errorResponse(err, req));
+    }
+    return pending.catch((err) => this.errorResponse(err, req));
+  }
+
+  /**
+   * Turns a thrown value into its problem+json response, reporting unexpected ones.
+   *
+   * @example
+   * const res = app.errorResponse(new HTTPError(404), req); // a 404 ProblemResponse
+   */
+  errorResponse(err: unknown, req?: SluiceRequest<any>): SluiceResponse {
+    if (HTTPError.is(err)) {
+      if (err.status >= 500) this.report(err, { request: req, phase: "handler" });
+      return new ProblemResponse(err.status, err.detail, err.headers, err.extensions);
+    }
+    this.report(err, { request: req, phase: "handler" });
+    // Nothing of the error (message, stack) reaches the client.
+    return new ProblemResponse(500);
+  }
+
+  /** @internal */
+  dispatch(req: SluiceRequest<any>): Promise<SluiceResponse> {
+    if (this.#templates) req.templates = this.#templates;
+    const layers = this.#layers;
+    if (layers.length === 0) return this.#route(req);
+    // Only the middleware that applies to this path runs; the path is decoded once for all the
+    // scoped ones, the way the file server will read it.
+    let segments: string[] | undefined;
+    const applicable: Middleware[] = [];
+    for (const layer of layers) {
+      if (layer.segments === null) applicable.push(layer.mw);
+      else {
+        if (segments === undefined) {
+          const decoded = decodePath(req.path);
+          // A path the file server would refuse is refused here too, before any guard is asked:
+          // the two can never disagree about what it names.
+          if (!decoded.ok)
+            throw new HTTPError(decoded.status, `the path is refused: ${decoded.reason}`);
+          segments = decoded.segments;
+        }
+        if (underPrefix(segments, layer.segments)) applicable.push(layer.mw);
+      }
+    }
+    if (applicable.length === 0) return this.#route(req);
+    return runLayers(applicable, req, this.#routeBound, this.#errorBound);
+  }
+
+  #routeBound = (req: SluiceRequest<any>): Promise<SluiceResponse> => this.#route(req);
+  #errorBound = (err: unknown, req: SluiceRequest<any>): SluiceResponse =>
+    this.errorResponse(err, req);
+
+  #route(req: SluiceRequest<any>): Promise<SluiceResponse> {
+    const path = req.path;
+    let found = this.#table.find(req.method, path);
+    if (found === null && req.method === "HEAD") found = this.#table.find("GET", path);
+    if (found === null) return Promise.resolve(this.#miss(req));
+    const entry = found.store;
+    if (entry.kind === "mount") {
+      const [head, sub] = cutPrefix(path, entry.prefix);
+      req.basePath += head;
+      req.path = sub === "" ? "/" : sub;
+      return entry.target.dispatch(req);
+    }
+    req.params = found.params;
+    return entry.run(req);
+  }
+
+  #miss(req: SluiceRequest<any>): SluiceResponse {
+    const allowed = this.allowedMethods(req.path);
+    if (allowed.length === 0) throw new HTTPError(404, `no route for ${req.method} ${req.path}`);
+    const allow = allowed.join(", ");
+    if (req.method === "OPTIONS") return new EmptyResponse({ headers: { allow } });
+    throw new HTTPError(405, `${req.method} is not allowed here; allowed: ${allow}`, { allow });
+  }
+
+  /**
+   * The methods with a route for `path` (HEAD wherever GET is, OPTIONS wherever anything is).
+   *
+   * @example
+   * app.allowedMethods("/items"); // ["GET", "HEAD", "POST", "OPTIONS"]
+   */
+  allowedMethods(path: string): string[] {
+    const out: string[] = [];
+    for (const m of this.#methods) {
+      if (this.#table.find(m, path) !== null) out.push(m);
+    }
+    if (out.length === 0) return out;
+    if (out.includes("GET") && !out.includes("HEAD")) out.splice(out.indexOf("GET") + 1, 0, "HEAD");
+    if (!out.includes("OPTIONS")) out.push("OPTIONS");
+    return out;
+  }
+
+  /** A route's handler wrapped with its validation, declarations and middleware. */
+  #compile(handler: AnyHandler, options: RouteOptions) {
+    const limit = options.bodyLimit;
+    const declared = options.params || options.query || options.headers || options.body;
+    const responses = options.responses;
+    const run = async (req: SluiceRequest<any>): Promise<SluiceResponse> => {
+      if (limit !== undefined) req.bodyLimit = limit;
+      if (declared) await validateRequest(req, options);
+      let res = coerce(await handler(req));
+      if (res.prepare) res = await res.prepare(req);
+      if (responses) res = await checkResponse(res, responses);
+      const allowed = (res as { allowedMethods?: string[] }).allowedMethods;
+      if (allowed && !allowed.includes(req.method)) {
+        // An event stream answers GET only (an EventSource never sends anything else): the
+        // producer is closed unstarted and its teardown runs.
+        const source = (res as { source?: StreamSource<unknown> }).source;
+        if (source)
+          void disposeSource(source).catch((e) =>
+            this.report(e, { request: req, phase: "teardown" }),
+          );
+        void runTeardowns({ app: this, request: req, response: res });
+        const allow = allowed.join(", ");
+        throw new HTTPError(
+          405,
+          `${req.method} cannot answer with this response; allowed: ${allow}`,
+          { allow },
+        );
+      }
+      return res;
+    };
+    const mws =
+      options.use === undefined ? [] : Array.isArray(options.use) ? options.use : [options.use];
+    return mws.length === 0
+      ? run
+      : (req: SluiceRequest<any>) => runLayers(mws, req, run, this.#errorBound);
+  }
+}
+
+function defaultErrorHook(error: unknown, context: ErrorContext): void {
+  const where = context.request ? ` ${context.request.method} ${context.request.url}` : "";
+  console.error(`[sluice] ${context.phase} error${where}:`, error);
+}

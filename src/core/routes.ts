@@ -1,0 +1,177 @@
+import type { SluiceRequest } from "../http/request.ts";
+import type {
+  AnySchema,
+  BodyDecl,
+  Input,
+  NDJSONDecl,
+  Output,
+  ResponseDecl,
+  SSEDecl,
+} from "../http/schema.ts";
+import type { APIResponse } from "../responses/api.ts";
+import type { SluiceResponse } from "../responses/base.ts";
+import type { EmptyResponse, JSONResponse, RedirectResponse } from "../responses/buffered.ts";
+import type { NDJSONResponse } from "../responses/ndjson.ts";
+import type { ProblemResponse } from "../responses/problem.ts";
+import type { SSEResponse } from "../responses/sse.ts";
+
+/**
+ * The types of routes: what a handler receives and may return, middleware, route options, and
+ * what is mounted under a prefix.
+ */
+
+/** What a handler may return (see `coerce`). */
+export type HandlerResult =
+  | SluiceResponse
+  | globalThis.Response
+  | string
+  | Uint8Array
+  | Record<string, unknown>
+  | readonly unknown[]
+  | undefined
+  | void;
+
+/** The names of a route's path parameters, from its path: `/a/:id/b/:slug` → "id" | "slug". */
+type ParamNames<Path extends string> = Path extends `${string}:${infer Rest}`
+  ? Rest extends `${infer Name}/${infer Tail}`
+    ? CleanName<Name> | ParamNames<`/${Tail}`>
+    : CleanName<Rest>
+  : never;
+type CleanName<N extends string> = N extends `${infer Base}(${string}` ? Base : N;
+
+/**
+ * The params object a route's path gives its handler: each `:name` a string, and `*` for a trailing
+ * wildcard.
+ *
+ * @example
+ * type P = PathParams<"/users/:id/files/*">; // { id: string; "*": string }
+ */
+export type PathParams<Path extends string> = {
+  [K in ParamNames<Path>]: string;
+} & (Path extends `${string}*` ? { "*": string } : unknown);
+
+/**
+ * What the declarations of a route make of its request: params from the path (or its params
+ * schema), query, headers and body from their schemas.
+ */
+export type ShapeOf<Path extends string, O> = {
+  params: O extends { params: infer S extends AnySchema } ? Output<S> : PathParams<Path>;
+  query: O extends { query: infer S extends AnySchema } ? Output<S> : Record<string, string>;
+  headers: O extends { headers: infer S extends AnySchema }
+    ? Output<S>
+    : Readonly<Record<string, string>>;
+  body: O extends { body: infer S extends AnySchema } ? Output<S> : unknown;
+};
+
+/** What a handler may return for one declared response. */
+type DeclResult<D> = D extends null
+  ? EmptyResponse | undefined | void
+  : D extends NDJSONDecl<infer S>
+    ? NDJSONResponse<Input<S>>
+    : D extends SSEDecl<infer S>
+      ? SSEResponse<Input<S>>
+      : D extends BodyDecl<infer S>
+        ? Input<S> | JSONResponse<Input<S>> | APIResponse<S>
+        : D extends AnySchema
+          ? Input<D> | JSONResponse<Input<D>> | APIResponse<D>
+          : never;
+
+/**
+ * What a handler may return: anything `coerce` accepts, or — when the route declares `responses`
+ * — only what those declarations allow (plus problems and redirects).
+ */
+export type ResultOf<O> = O extends { responses: infer R }
+  ? DeclResult<R[keyof R]> | ProblemResponse | Redirect
+  : HandlerResult;
+
+/**
+ * A RedirectResponse has no members of its own, so any response would pass for one: a response
+ * with content or a stream source is kept out, or a declared route could return anything.
+ */
+type Redirect = RedirectResponse & { readonly content?: never; readonly source?: never };
+
+/**
+ * A route handler: gets the request, returns a value (see `HandlerResult`), maybe asynchronously.
+ * Its types follow the route's path and declarations.
+ *
+ * @example
+ * const hello: Handler<"/hello/:name"> = (req) => `hello, ${req.params.name}`;
+ */
+export type Handler<Path extends string = string, O = {}> = (
+  req: SluiceRequest<ShapeOf<Path, O>>,
+) => ResultOf<O> | Promise<ResultOf<O>>;
+
+/**
+ * Middleware wraps what comes after it: it may act before, call `next()` to run the rest and get
+ * its response, change that response, or return a value of its own without calling `next()`. When
+ * what follows throws (a 404, an HTTPError, a failing handler), `next()` resolves to the problem
+ * response the error renders as (already reported to the error hook), so after-hooks see errors too.
+ *
+ * @example
+ * const timing: Middleware = async (req, next) => {
+ *   const t = performance.now();
+ *   const res = await next();
+ *   return res.setHeader("server-timing", `app;dur=${(performance.now() - t).toFixed(1)}`);
+ * };
+ */
+export type Middleware = (
+  req: SluiceRequest<any>,
+  next: () => Promise<SluiceResponse>,
+) => HandlerResult | Promise<HandlerResult>;
+
+/**
+ * Options of one route: limits, middleware, documentation, and schemas (any Standard Schema
+ * validator: zod, valibot, arktype, ...). Declared schemas validate the request before the handler
+ * runs (a failure is a 422 listing each issue with its path), type the handler, check what it
+ * returns, and describe the route in the OpenAPI document.
+ */
+export interface RouteOptions {
+  /** Largest request body the readers accept, in bytes (default 1 MiB). */
+  bodyLimit?: number;
+  /** Middleware for this route only, run inside the app's. */
+  use?: Middleware | Middleware[];
+  /** A short summary, for the API document. */
+  summary?: string;
+  /** A longer description, for the API document. */
+  description?: string;
+  /** Tags, for the API document. */
+  tags?: string[];
+  /** A unique id for the operation, for the API document (default: from method and path). */
+  operationId?: string;
+  /** Marks the operation deprecated in the API document. */
+  deprecated?: boolean;
+  /** Leaves the route out of the API document. */
+  hidden?: boolean;
+  /** Schema of the path parameters (strings in; coerce where you need numbers). */
+  params?: AnySchema;
+  /** Schema of the query (first value of each name, strings). */
+  query?: AnySchema;
+  /** Schema of the headers (lower-case names, strings). */
+  headers?: AnySchema;
+  /** Schema of the body: JSON, or a form (urlencoded or multipart) read as an object. */
+  body?: AnySchema;
+  /** What the route answers, by status. */
+  responses?: { readonly [status: number]: ResponseDecl };
+}
+
+/** One route of the app, as the API document sees it. */
+export interface RouteInfo {
+  readonly method: string;
+  /** The path as declared (find-my-way syntax: `:param`, `*`), with mount prefixes. */
+  readonly path: string;
+  readonly options: RouteOptions;
+}
+
+/**
+ * Something mounted under a prefix: another app, or a static directory. It answers requests whose
+ * path is below the prefix (the request's `path` is relative to it).
+ */
+export interface Mountable {
+  /** @internal */
+  dispatch(req: SluiceRequest<any>): Promise<SluiceResponse>;
+}
+
+/** The methods `all()` declares, and the ones a mount answers. */
+export const METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"] as const;
+/** Methods a route can be declared for. */
+export type Method = (typeof METHODS)[number] | (string & {});
