@@ -26,7 +26,8 @@ import {
 } from "../src/index.ts";
 import { FileResponse, staticMount } from "../src/node/index.ts";
 import { type ClientMode, type TestClient, testClient } from "../src/testing/index.ts";
-import { BOUND, gate, MODES, settled, until, within } from "./streaming-helpers.ts";
+import { BOUND, MODES } from "./helpers/app.ts";
+import { gate, settled, until, within } from "./helpers/wait.ts";
 
 const ZSTD = typeof (zlib as { createZstdCompress?: unknown }).createZstdCompress === "function";
 const STATIC_DIR = fileURLToPath(new URL("../examples/contract/public", import.meta.url));

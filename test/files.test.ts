@@ -12,9 +12,11 @@ import { brotliDecompressSync } from "node:zlib";
 import { createContractApp } from "../examples/contract/app.ts";
 import { bigFileByte, makeBigFile } from "../scripts/make-big-file.ts";
 import { serve } from "../src/node/index.ts";
-import { eventually, openFds, parseByteranges, rawRequest, sender } from "./files-helpers.ts";
+import { MODES, parseByteranges, sender } from "./helpers/app.ts";
+import { openFds } from "./helpers/fds.ts";
+import { rawRequest } from "./helpers/raw-http.ts";
+import { until } from "./helpers/wait.ts";
 
-const MODES = ["memory", "socket"] as const;
 const STATIC_DIR = fileURLToPath(new URL("../examples/contract/public", import.meta.url));
 const BIG = 4 * 1024 * 1024;
 const SECRET = "the secret";
@@ -238,9 +240,12 @@ describe("file descriptors", () => {
         );
       }
       await Promise.all(rounds);
-      const settled = await eventually(() => openFds() <= baseline, 3000);
-      assert.ok(settled, `open fds: ${openFds()}, baseline ${baseline}`);
-      assert.ok(await eventually(() => app.stats.streams.active === 0, 1000), "no stream left");
+      await until(
+        () => openFds() <= baseline,
+        3000,
+        () => `open fds: ${openFds()}, baseline ${baseline}`,
+      );
+      await until(() => app.stats.streams.active === 0, 1000, "every stream to end");
     } finally {
       await server.close();
     }
@@ -261,7 +266,11 @@ describe("file descriptors", () => {
       );
       await unsatisfiable.arrayBuffer();
     }
-    assert.ok(await eventually(() => openFds() <= baseline, 3000), `open fds: ${openFds()}`);
+    await until(
+      () => openFds() <= baseline,
+      3000,
+      () => `open fds: ${openFds()}`,
+    );
     assert.equal(app.stats.streams.active, 0);
   });
 });

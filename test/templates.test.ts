@@ -13,31 +13,12 @@ import {
   TemplateError,
   TemplateResponse,
 } from "../src/templates/index.ts";
-import { type ClientMode, type TestClient, testClient } from "../src/testing/index.ts";
+import { type TestClient, testClient } from "../src/testing/index.ts";
+import { MODES } from "./helpers/app.ts";
+import { until, within } from "./helpers/wait.ts";
 
-const MODES: readonly ClientMode[] = ["memory", "socket"];
+/** Every wait in this file is bounded. */
 const BOUND_MS = 5_000;
-
-/** Fails when `promise` has not settled within `ms`: every wait in this file is bounded. */
-async function within<T>(promise: Promise<T>, what: string, ms = BOUND_MS): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what}: not within ${ms} ms`)), ms);
-  });
-  try {
-    return await Promise.race([promise, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-async function until(check: () => boolean, what: string): Promise<void> {
-  const deadline = Date.now() + BOUND_MS;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${BOUND_MS} ms`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
 
 let root: string;
 let dir: string;
@@ -158,7 +139,7 @@ for (const mode of MODES) {
         "/",
         () => new TemplateResponse("page", { title: "Live", slow: slow.promise }, { stream: true }),
       );
-      const res = await within(client(app).fetch("/"), "the response head");
+      const res = await within(client(app).fetch("/"), BOUND_MS, "the response head");
       assert.equal(res.status, 200);
       assert.equal(res.headers.get("content-length"), null);
       assert.equal(res.headers.get("content-type"), "text/html; charset=utf-8");
@@ -166,7 +147,7 @@ for (const mode of MODES) {
       const decoder = new TextDecoder();
       let seen = "";
       while (!seen.includes("</head>")) {
-        const r = await within(reader.read(), "the page head");
+        const r = await within(reader.read(), BOUND_MS, "the page head");
         assert.equal(r.done, false, "the stream ended before the head");
         seen += decoder.decode(r.value, { stream: true });
       }
@@ -174,9 +155,9 @@ for (const mode of MODES) {
       assert.ok(seen.startsWith("<!doctype html><html><head><title>Live</title></head>"));
       resolved = true;
       slow.resolve("<b>late</b>");
-      for (let r = await within(reader.read(), "the rest"); !r.done; ) {
+      for (let r = await within(reader.read(), BOUND_MS, "the rest"); !r.done; ) {
         seen += decoder.decode(r.value, { stream: true });
-        r = await within(reader.read(), "the rest");
+        r = await within(reader.read(), BOUND_MS, "the rest");
       }
       assert.equal(
         seen,
@@ -231,10 +212,10 @@ for (const mode of MODES) {
         "/",
         () => new TemplateResponse("page", { title: "T", slow: slow.promise }, { stream: true }),
       );
-      const res = await within(client(app).fetch("/"), "the response head");
+      const res = await within(client(app).fetch("/"), BOUND_MS, "the response head");
       assert.equal(res.status, 200);
       const reader = res.body!.getReader();
-      const first = await within(reader.read(), "the first chunk");
+      const first = await within(reader.read(), BOUND_MS, "the first chunk");
       assert.equal(first.done, false);
       slow.reject(new Error("the slow part failed"));
       await assert.rejects(
@@ -242,11 +223,12 @@ for (const mode of MODES) {
           (async () => {
             for (;;) if ((await reader.read()).done) return;
           })(),
+          BOUND_MS,
           "the truncated end",
         ),
         "the body must end in an error, not a clean end",
       );
-      await until(() => heard.length > 0, "the error hook");
+      await until(() => heard.length > 0, BOUND_MS, "the error hook");
       heardTemplateError(heard, "page", /the slow part failed/);
       assert.equal(heard[0]!.phase, "stream");
     });
@@ -335,11 +317,11 @@ for (const mode of MODES) {
         "/",
         () => new TemplateResponse("page", { title: "T", slow: slow.promise }, { stream: true }),
       );
-      const res = await within(client(app).fetch("/"), "the response head");
+      const res = await within(client(app).fetch("/"), BOUND_MS, "the response head");
       const reader = res.body!.getReader();
-      await within(reader.read(), "the first chunk");
+      await within(reader.read(), BOUND_MS, "the first chunk");
       await reader.cancel();
-      await until(() => app.stats.streams.active === 0, "the stream's end");
+      await until(() => app.stats.streams.active === 0, BOUND_MS, "the stream's end");
       assert.equal(app.stats.streams.aborted, 1);
       assert.deepEqual(heard, [], "a client leaving is not an error");
       slow.resolve("after the client left");
@@ -397,9 +379,13 @@ for (const mode of MODES) {
       const { app, stop } = createShowcaseApp();
       const c = testClient(app, mode);
       try {
-        const res = await within(c.fetch("/dashboard?name=%3Cscript%3E"), "the dashboard");
+        const res = await within(
+          c.fetch("/dashboard?name=%3Cscript%3E"),
+          BOUND_MS,
+          "the dashboard",
+        );
         assert.equal(res.headers.get("content-length"), null);
-        const html = await within(res.text(), "the whole dashboard");
+        const html = await within(res.text(), BOUND_MS, "the whole dashboard");
         assert.match(html, /<title>Dashboard · Sluice<\/title>/);
         assert.match(html, /Welcome, &lt;script&gt;\./);
         assert.match(html, /<td>ticks kept<\/td>/);

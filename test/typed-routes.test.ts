@@ -24,7 +24,8 @@ import {
 } from "../src/index.ts";
 import { serveOpenAPI } from "../src/openapi/index.ts";
 import { events, ndjson, type TestClient, testClient } from "../src/testing/index.ts";
-import { BOUND, MODES, until } from "./streaming-helpers.ts";
+import { BOUND, MODES, problem } from "./helpers/app.ts";
+import { until } from "./helpers/wait.ts";
 
 interface Issue {
   in: string;
@@ -38,15 +39,6 @@ interface Problem {
   status: number;
   detail?: string;
   errors?: Issue[];
-}
-
-/** The problem+json body of a response, after checking its media type and status. */
-async function problem(res: Response, status: number): Promise<Problem> {
-  assert.equal(res.status, status);
-  assert.equal(res.headers.get("content-type"), "application/problem+json");
-  const body = (await res.json()) as Problem;
-  assert.equal(body.status, status);
-  return body;
 }
 
 /** `[in, path]` of each issue of a 422, in order. */

@@ -3,7 +3,9 @@ import { mkdir, mkdtemp, open, rm, stat, truncate, unlink, writeFile } from "nod
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { eventually, parseByteranges, rawRequest } from "../../test/files-helpers.ts";
+import { MODES, parseByteranges } from "../../test/helpers/app.ts";
+import { rawRequest } from "../../test/helpers/raw-http.ts";
+import { until } from "../../test/helpers/wait.ts";
 import { FetchRequest } from "../engine/fetch/request.ts";
 import { App } from "../index.ts";
 import { formatHttpDate } from "../internal/conditional.ts";
@@ -12,7 +14,6 @@ import { serve } from "../node/index.ts";
 import { testClient } from "../testing/client.ts";
 import { FileResponse } from "./file.ts";
 
-const MODES = ["memory", "socket"] as const;
 const DAY = 86_400_000;
 
 // 1000 bytes that never repeat a 4-byte window: "0000000100020003...0249".
@@ -199,7 +200,7 @@ describe("FileResponse headers", () => {
           const res = await client.fetch("/f");
           assert.equal(res.headers.get("content-type"), "application/octet-stream");
           assert.deepEqual(Buffer.from(await res.arrayBuffer()), BYTES);
-          assert.ok(await eventually(() => handle.fd === -1, 1000), "the handle was closed");
+          await until(() => handle.fd === -1, 1000, "the handle to be closed");
         } finally {
           await client.close();
         }
@@ -657,9 +658,10 @@ describe("FileResponse lifecycle", () => {
           const before = runs;
           const res = await client.fetch(path, init);
           await res.arrayBuffer();
-          assert.ok(
-            await eventually(() => runs === before + 1, 1000),
-            `${path} ${JSON.stringify(init)}: ${runs - before} runs`,
+          await until(
+            () => runs === before + 1,
+            1000,
+            () => `${path} ${JSON.stringify(init)}: ${runs - before} runs`,
           );
         }
       } finally {
@@ -691,14 +693,14 @@ describe("FileResponse lifecycle", () => {
       socket.write("GET /f HTTP/1.1\r\nHost: x\r\n\r\n");
       // Read nothing: the writer must stop pulling once the socket buffers are full.
       socket.pause();
-      await eventually(() => read > 0, 1000);
+      await until(() => read > 0, 1000, "the first read of the file");
       await new Promise((r) => setTimeout(r, 300));
       const stalled = read;
       await new Promise((r) => setTimeout(r, 200));
       assert.equal(read, stalled, "no reads while the client reads nothing");
       assert.ok(read < 16 * 1024 * 1024, `read ${read} bytes of 32 MiB`);
       socket.destroy();
-      assert.ok(await eventually(() => handle.fd === -1, 2000), "the handle was closed");
+      await until(() => handle.fd === -1, 2000, "the handle to be closed");
     } finally {
       socket.destroy();
       await server.close();

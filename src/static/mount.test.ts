@@ -4,13 +4,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { brotliCompressSync, brotliDecompressSync, gunzipSync, gzipSync } from "node:zlib";
-import { sender } from "../../test/files-helpers.ts";
+import { MODES, sender } from "../../test/helpers/app.ts";
 import { FetchRequest } from "../engine/fetch/request.ts";
 import { HTTPError } from "../http/errors.ts";
 import { App } from "../index.ts";
 import { resolveStaticFile, serveFile, serveStatic, staticMount } from "./mount.ts";
 
-const MODES = ["memory", "socket"] as const;
 const SECRET = "TOP SECRET outside the root";
 const HELLO = "hello, static world\n".repeat(20);
 

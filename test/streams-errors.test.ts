@@ -18,15 +18,9 @@ import {
 } from "../src/index.ts";
 import { serve } from "../src/node/index.ts";
 import { chunks, events, ndjson, testClient } from "../src/testing/index.ts";
-import {
-  BOUND,
-  dechunk,
-  gate,
-  headerFields,
-  MODES,
-  rawExchange,
-  until,
-} from "./streaming-helpers.ts";
+import { BOUND, MODES } from "./helpers/app.ts";
+import { dechunk, headerFields, rawExchange } from "./helpers/raw-http.ts";
+import { gate, until } from "./helpers/wait.ts";
 
 interface Log {
   errors: { error: unknown; context: ErrorContext }[];

@@ -10,7 +10,9 @@ import type { RunningServer } from "../src/engine/node/serve.ts";
 import { App } from "../src/index.ts";
 import { serve } from "../src/node/index.ts";
 import { EmptyResponse, TextResponse } from "../src/responses/buffered.ts";
-import { deferred, RawConnection, Reports, within } from "./foundation-helpers.ts";
+import { Reports } from "./helpers/app.ts";
+import { RawConnection } from "./helpers/raw-http.ts";
+import { gate, within } from "./helpers/wait.ts";
 
 /** Counts the writes that reach each socket of a server (a corked batch counts once). */
 function countWrites(running: RunningServer): () => number {
@@ -378,8 +380,8 @@ describe("a prefix guard on the wire", () => {
 describe("graceful shutdown", () => {
   it("lets an in-flight request finish, refuses new connections, then resolves", async (t) => {
     const app = new App();
-    const entered = deferred();
-    const release = deferred();
+    const entered = gate();
+    const release = gate();
     app.get("/slow", async () => {
       entered.resolve();
       await release.promise;
@@ -412,8 +414,8 @@ describe("graceful shutdown", () => {
 
   it("cuts a request that outlives the shutdown timeout and aborts its signal", async (t) => {
     const app = new App();
-    const entered = deferred();
-    const aborted = deferred();
+    const entered = gate();
+    const aborted = gate();
     app.get("/forever", async (req) => {
       entered.resolve();
       await within(

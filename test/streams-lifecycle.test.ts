@@ -8,7 +8,9 @@ import { setTimeout as sleep, setImmediate as tick } from "node:timers/promises"
 import { App, NDJSONResponse, SSEResponse, sse } from "../src/index.ts";
 import { serve } from "../src/node/index.ts";
 import { events, ndjson, testClient } from "../src/testing/index.ts";
-import { MODES, openFds, until, within } from "./streaming-helpers.ts";
+import { MODES } from "./helpers/app.ts";
+import { openFds } from "./helpers/fds.ts";
+import { until, within } from "./helpers/wait.ts";
 
 /** An app with two endless streams; every response counts its teardown and producer's finally. */
 function endlessApp() {

@@ -17,7 +17,8 @@ import {
   TextResponse,
 } from "../src/responses/buffered.ts";
 import { type TestClient, testClient } from "../src/testing/client.ts";
-import { deferred, modes, problem, Reports, within } from "./foundation-helpers.ts";
+import { MODES, problem, Reports } from "./helpers/app.ts";
+import { gate, within } from "./helpers/wait.ts";
 
 const INJECTIONS = ["a\r\nx-injected: 1", "a\nx-injected: 1", "a\rb", "a\0b"];
 
@@ -86,7 +87,7 @@ describe("header and cookie validation", () => {
   });
 });
 
-for (const mode of modes) {
+for (const mode of MODES) {
   describe(`buffered responses (${mode})`, () => {
     const app = new App();
     let client: TestClient;
@@ -568,9 +569,9 @@ for (const mode of modes) {
     const reports = new Reports(app);
     let client: TestClient;
     const ran: string[] = [];
-    const gate = deferred();
-    const slowDone = deferred();
-    const okDone = deferred();
+    const release = gate();
+    const slowDone = gate();
+    const okDone = gate();
     before(() => {
       app.get("/ok", () =>
         new JSONResponse({ sent: true })
@@ -585,7 +586,7 @@ for (const mode of modes) {
       );
       app.get("/slow", () =>
         new TextResponse("not held back").background(async () => {
-          await gate.promise;
+          await release.promise;
           slowDone.resolve();
         }),
       );
@@ -602,7 +603,7 @@ for (const mode of modes) {
       client = testClient(app, mode);
     });
     after(async () => {
-      gate.resolve();
+      release.resolve();
       await client.close();
     });
 
@@ -616,7 +617,7 @@ for (const mode of modes) {
     it("does not hold the response back for a slow task", async () => {
       const res = await within(client.fetch("/slow"), 2000, "the response");
       assert.equal(await within(res.text(), 2000, "the body"), "not held back");
-      gate.resolve();
+      release.resolve();
       await within(slowDone.promise, 2000, "the slow task to finish");
     });
 

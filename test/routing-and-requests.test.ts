@@ -1,13 +1,20 @@
 /**
- * End-to-end: routing, middleware and the request, through both engines (issue 2).
+ * End-to-end: routing, middleware and the request, through both engines (issue 2), and request
+ * targets and bodies a client may send on purpose (a '#' in the target, deeply nested JSON).
  */
 import assert from "node:assert/strict";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { HTTPError } from "../src/http/errors.ts";
 import { DEFAULT_BODY_LIMIT } from "../src/http/request.ts";
-import { App, type Middleware, ProblemResponse } from "../src/index.ts";
+import { App, JSONResponse, type Middleware, ProblemResponse } from "../src/index.ts";
+import { staticMount } from "../src/node/index.ts";
 import { type TestClient, testClient } from "../src/testing/client.ts";
-import { deferred, modes, problem, Reports, within } from "./foundation-helpers.ts";
+import { MODES, problem, Reports } from "./helpers/app.ts";
+import { rawExchange } from "./helpers/raw-http.ts";
+import { gate, within } from "./helpers/wait.ts";
 
 const ALL_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"] as const;
 
@@ -47,7 +54,7 @@ function streamed(body: ReadableStream<Uint8Array>, init: RequestInit = {}): Req
   return { method: "POST", ...init, body, duplex: "half" } as RequestInit;
 }
 
-for (const mode of modes) {
+for (const mode of MODES) {
   describe(`routing (${mode})`, () => {
     const app = new App();
     let client: TestClient;
@@ -385,8 +392,8 @@ for (const mode of modes) {
   describe(`the request (${mode})`, () => {
     const app = new App();
     let client: TestClient;
-    const aborted = deferred<unknown>();
-    const entered = deferred();
+    const aborted = gate<unknown>();
+    const entered = gate();
     let signalAfterBody: boolean | undefined;
     before(() => {
       app.all("/echo/:name", (req) => ({
@@ -667,5 +674,80 @@ describe("the request through app.fetch", () => {
     app.get("/ip", (req) => ({ ip: req.ip }));
     const res = await app.fetch(new Request("http://x/ip"), { remoteAddress: "203.0.113.9" });
     assert.deepEqual(await res.json(), { ip: "203.0.113.9" });
+  });
+});
+
+// A regression test from an adversarial review: it reproduces a break that was fixed.
+describe("a '#' in the request target", () => {
+  let dir: string;
+  let app: App;
+  const client = () => testClient(app, "socket");
+  let c: ReturnType<typeof client>;
+  let port: number;
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), "sluice-hash-"));
+    mkdirSync(join(dir, "private"));
+    writeFileSync(join(dir, "private", "secret.txt"), "top secret");
+    app = new App();
+    const guard = (req: { header(n: string): string | undefined }, next: () => Promise<unknown>) =>
+      req.header("authorization") === "Bearer letmein"
+        ? next()
+        : new ProblemResponse(401, "send authorization: Bearer letmein");
+    app.use("/static/private", guard as never);
+    app.mount("/static", staticMount(dir));
+    app.use("/admin/users", guard as never);
+    app.get("/admin/users", () => new JSONResponse({ users: ["root"] }));
+    c = client();
+    port = Number(new URL(await c.url()).port);
+  });
+  after(async () => {
+    await c.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("the guarded static prefix still guards /static#/private/secret.txt", async () => {
+    const { raw, error } = await rawExchange(
+      port,
+      "GET /static#/private/secret.txt HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+      3000,
+    );
+    assert.ifError(error);
+    const res = raw.toString("latin1");
+    assert.doesNotMatch(res, /top secret/, "guarded file served without authorization");
+    assert.doesNotMatch(res.split("\r\n", 1)[0]!, / 200 /);
+  });
+
+  it("a scoped guard still guards its exact route when the target ends in '#'", async () => {
+    const { raw, error } = await rawExchange(
+      port,
+      "GET /admin/users# HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+      3000,
+    );
+    assert.ifError(error);
+    const res = raw.toString("latin1");
+    assert.doesNotMatch(res, /"root"/, "guarded route answered without authorization");
+  });
+});
+
+// A regression test from an adversarial review: it reproduces a break that was fixed.
+describe("deeply nested JSON is a client error, not a 500", () => {
+  it("POST of valid but very deeply nested JSON to an echo route", async () => {
+    const app = new App();
+    app.onError(() => {});
+    app.post("/echo", async (req) => new JSONResponse(await req.json()));
+    const c = testClient(app, "socket");
+    try {
+      const depth = 200_000;
+      const res = await c.fetch("/echo", {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: "[".repeat(depth) + "]".repeat(depth),
+      });
+      await res.arrayBuffer();
+      assert.ok(res.status < 500, `got ${res.status}`);
+    } finally {
+      await c.close();
+    }
   });
 });

@@ -1,25 +1,19 @@
 /**
  * How a stream flows, through both engines: backpressure and bounded memory (behaviour 3),
- * batching without latency (behaviour 4), and disconnects (behaviour 5).
+ * batching without latency (behaviour 4), disconnects (behaviour 5), and a fast stream that
+ * leaves the rest of the server answered.
  */
 import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
 import type { IncomingMessage } from "node:http";
 import { describe, it } from "node:test";
 import { setTimeout as sleep, setImmediate as tick } from "node:timers/promises";
 import { App, NDJSONResponse, SSEResponse, StreamingResponse } from "../src/index.ts";
 import { serve } from "../src/node/index.ts";
 import { chunks, events, ndjson, testClient } from "../src/testing/index.ts";
-import {
-  BOUND,
-  dechunk,
-  gate,
-  MODES,
-  nodeGet,
-  rawExchange,
-  settled,
-  until,
-  within,
-} from "./streaming-helpers.ts";
+import { BOUND, MODES, nodeGet } from "./helpers/app.ts";
+import { dechunk, rawExchange } from "./helpers/raw-http.ts";
+import { gate, settled, until, within } from "./helpers/wait.ts";
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -420,6 +414,58 @@ describe("5. disconnect", () => {
       assert.equal(app.stats.streams.aborted, 1);
     } finally {
       await server.close();
+    }
+  });
+});
+
+// A regression test from an adversarial review: it reproduces a break that was fixed.
+describe("one fast stream does not starve the server", () => {
+  it("a client reading an endless NDJSON-like stream leaves other requests answered", async () => {
+    const app = new App();
+    app.get("/json", () => ({ hello: "world" }));
+    app.get(
+      "/lines",
+      (req) =>
+        new StreamingResponse(
+          (async function* () {
+            for (let i = 0; !req.signal.aborted; i++) yield `{"i":${i},"sq":${i * i}}\n`;
+          })(),
+        ),
+    );
+    const c = testClient(app, "socket");
+    const port = Number(new URL(await c.url()).port);
+    // The fast reader must be another process: in this one it would share the starved loop.
+    const reader = spawn(
+      process.execPath,
+      [
+        "-e",
+        `const s = require("node:net").connect(${port}, "127.0.0.1");
+         s.on("error", () => {}); s.resume();
+         s.write("GET /lines HTTP/1.1\\r\\nHost: x\\r\\n\\r\\n");
+         setTimeout(() => process.exit(0), 4000);`,
+      ],
+      { stdio: "ignore" },
+    );
+    try {
+      // Give the reader time to connect, then see whether this process's own timers still run
+      // on time: the server and the test share one event loop.
+      const started = Date.now();
+      await new Promise((r) => setTimeout(r, 500));
+      const lag = Date.now() - started - 500;
+      const { raw, error } = await rawExchange(
+        port,
+        "GET /json HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+        3000,
+      );
+      assert.ifError(error);
+      assert.match(raw.toString("latin1"), /hello/);
+      assert.ok(
+        lag < 500,
+        `the event loop was blocked for ${lag} ms while one client read a stream`,
+      );
+    } finally {
+      reader.kill("SIGKILL");
+      await c.close();
     }
   });
 });
