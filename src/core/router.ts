@@ -1,4 +1,14 @@
-import FindMyWay, { type HTTPMethod } from "find-my-way";
+import { addRoute, createRouter, findAllRoutes, findRoute } from "rou3";
+
+interface Entry<S> {
+  store: S;
+  /** Per segment (1 = the first after "/"), a whole-segment param's name or null, up to the last param or star. */
+  names: (string | null)[];
+  /** The segment of a trailing "*", or 0. */
+  star: number;
+  /** The pattern ends in "/": it matches a path with one, and only such a path. */
+  slash: boolean;
+}
 
 /** A route table hit: what was stored for the route, and the path parameters, decoded. */
 export interface RouteMatch<S> {
@@ -6,10 +16,58 @@ export interface RouteMatch<S> {
   readonly params: Record<string, string>;
 }
 
+const MAX_PARAM_LENGTH = 1000; // find-my-way's maxParamLength, as Sluice set it
+const NO_PARAMS = { params: false } as const;
+// A segment of Sluice's pattern language: a literal, `:name` or `:name(regex)`; `*` last only.
+const LITERAL = /^(?!(?:\.|%2e){1,2}$)[^:*(){}?\\]*$/i; // no "." or ".." (rou3 resolves them)
+const PARAM = /^:([A-Za-z_]\w*)(?:\([^/]*\))?$/;
+// Per ASCII char: 1 = rou3 percent-encodes it in a literal (a raw one needs re-encoding);
+// 2 = reserved or "%", an escape of it that decodeURI keeps. An escape of either stays an escape.
+const KIND = new Uint8Array(128).map((_, c) =>
+  c <= 0x20 || c === 0x7f || '"#<>?^`{}'.includes(String.fromCharCode(c))
+    ? 1
+    : "$%&+,/:;=@".includes(String.fromCharCode(c))
+      ? 2
+      : 0,
+);
+const LITERAL_ENCODED = /[\0- "#<>?^`{}\x7F-\uFFFF]+/g;
+
+/**
+ * The path spelled as rou3 spells its routes: decoded once as decodeURI does (an escape of a
+ * reserved char — %2F, %3F, %40 ... — and %25 stay escapes, so segments never split or join),
+ * then what rou3 encodes in literals encoded again. Null when the path is not valid percent-encoding.
+ * Most paths are canonical already (no escape, or only escapes that would come back as they are):
+ * they are returned after one scan, and their UTF-8 is checked when a param is decoded.
+ */
+function canonicalPath(path: string): string | null {
+  for (let i = 0; i < path.length; i++) {
+    const c = path.charCodeAt(i);
+    if (c === 37) {
+      const b = (hex(path.charCodeAt(i + 1)) << 4) | hex(path.charCodeAt(i + 2));
+      if (b < 0 || (b < 0x80 && KIND[b] === 0)) return recode(path);
+      i += 2;
+    } else if (c > 0x7e || KIND[c] === 1) return recode(path);
+  }
+  return path;
+}
+
+function recode(path: string): string | null {
+  try {
+    const p = path.includes("%25") ? path.replaceAll("%25", "%2525") : path;
+    return decodeURI(p).replace(LITERAL_ENCODED, encodeURIComponent);
+  } catch {
+    return null;
+  }
+}
+
+// An upper-case hex digit's value, or -256 (so a byte built from it is negative).
+const hex = (c: number) => (c >= 48 && c <= 57 ? c - 48 : c >= 65 && c <= 70 ? c - 55 : -256);
+
 /**
  * The route table of an app: methods and paths to what the app stored for them. Paths are matched
  * on their decoded form (`/%61pi` finds `/api`); parameters come back percent-decoded; `*` at the
- * end of a path captures the rest as `params["*"]`.
+ * end of a path captures the rest as `params["*"]`. Over rou3, with find-my-way's behaviour kept:
+ * no trailing-slash leniency, `/a/*` does not match `/a`, a route declared twice throws.
  *
  * @example
  * const table = new RouteTable<string>();
@@ -17,35 +75,102 @@ export interface RouteMatch<S> {
  * table.find("GET", "/users/7"); // { store: "user", params: { id: "7" } }
  */
 export class RouteTable<S> {
-  readonly #router = FindMyWay<FindMyWay.HTTPVersion.V1>({
-    ignoreTrailingSlash: false,
-    maxParamLength: 1000,
-  });
-
-  /** Adds a route for one method. */
-  add(method: string, path: string, store: S): void {
-    this.#router.on(method as HTTPMethod, path, noop, { store });
-  }
+  readonly #rou3 = createRouter<Entry<S>>();
+  readonly #declared = new Set<string>();
+  readonly #shapes = new Set<string>();
 
   /** Adds a route for every method (a mount). */
   addAny(path: string, store: S): void {
-    this.#router.all(path, noop, { store });
+    this.add("", path, store);
+  }
+
+  /** Adds a route for one method ("" for every method). Throws for a route declared twice. */
+  add(method: string, path: string, store: S): void {
+    const segments = path.split("/");
+    const last = segments.length - 1;
+    const entry: Entry<S> = { store, names: [], star: 0, slash: last > 1 && segments[last] === "" };
+    for (let i = 1; i <= last; i++) {
+      const s = segments[i]!;
+      if (s === "*" && i === last) entry.star = i;
+      else if (!LITERAL.test(s) && !PARAM.test(s))
+        throw new TypeError(`unsupported route pattern: ${path}`);
+      entry.names.push(PARAM.exec(s)?.[1] ?? null);
+    }
+    entry.names.unshift(null);
+    while (entry.names.length > entry.star + 1 && entry.names.at(-1) === null) entry.names.pop();
+    // One route per method and shape ("/a/:x" is "/a/:y"); an any-method one (a mount) clashes
+    // with every method's, as find-my-way's all() did.
+    const shape = path.replace(/:\w+/g, ":");
+    const key = `${method} ${shape}`;
+    if (
+      this.#declared.has(key) ||
+      this.#declared.has(` ${shape}`) ||
+      (!method && this.#shapes.has(shape))
+    )
+      throw new Error(`route already declared: ${method || "*"} ${path}`);
+    this.#declared.add(key);
+    this.#shapes.add(shape);
+    addRoute(this.#rou3, method, path, entry);
   }
 
   /** The route for a method and a percent-encoded path (no query), or null. */
   find(method: string, path: string): RouteMatch<S> | null {
-    const found = this.#router.find(method as HTTPMethod, path);
-    if (found === null) return null;
-    // The router's params object has a prototype of its own, so a handler returning it would not
-    // be recognised as plain JSON: hand out a plain copy.
-    return {
-      store: (found.store as { store: S }).store,
-      params: { ...found.params } as Record<string, string>,
-    };
+    const canonical = canonicalPath(path);
+    return canonical === null ? null : this.#find(method, canonical);
+  }
+
+  #find(method: string, path: string): RouteMatch<S> | null {
+    const hit = findRoute(this.#rou3, method, path, NO_PARAMS);
+    if (hit === undefined) return null;
+    const match = accept(hit.data, path);
+    if (match !== null) return match;
+    // rou3 ignores one trailing slash and lets "/a/*" match "/a"; find-my-way did neither. The
+    // most specific match was refused for that: try the others, most specific first (rare).
+    const all = findAllRoutes(this.#rou3, method, path, NO_PARAMS);
+    for (let i = all.length - 1; i >= 0; i--) {
+      const m = all[i]!.data === hit.data ? null : accept(all[i]!.data, path);
+      if (m !== null) return m;
+    }
+    return null;
   }
 }
 
-function noop(): void {}
+function accept<S>(e: Entry<S>, path: string): RouteMatch<S> | null {
+  const params: Record<string, string> = {};
+  const trailing = path.length > 1 && path.charCodeAt(path.length - 1) === 47;
+  if (e.star === 0 && trailing !== e.slash) return null;
+  for (let i = 1, begin = 1; i < e.names.length; i++) {
+    if (i === e.star) {
+      const rest = decode(path.slice(begin)); // the rest, trailing slash kept
+      if (rest === null) return null;
+      params["*"] = rest;
+      break;
+    }
+    const end = path.indexOf("/", begin);
+    const name = e.names[i];
+    if (name != null) {
+      const value = decode(path.slice(begin, end === -1 ? path.length : end));
+      if (value === null || value.length > MAX_PARAM_LENGTH) return null;
+      params[name] = value;
+    }
+    if (end === -1) {
+      if (e.star !== 0) return null; // "/files" for "/files/*"
+      break;
+    }
+    begin = end + 1;
+  }
+  return { store: e.store, params };
+}
+
+/** A param decoded, or null for escapes that are not UTF-8 (find-my-way matched nothing then). */
+function decode(s: string): string | null {
+  if (!s.includes("%")) return s;
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return null;
+  }
+}
 
 /**
  * Cuts a percent-encoded path after a mount prefix. The router matched the prefix on the decoded

@@ -157,7 +157,7 @@ export interface RouteOptions {
 /** One route of the app, as the API document sees it. */
 export interface RouteInfo {
   readonly method: string;
-  /** The path as declared (find-my-way syntax: `:param`, `*`), with mount prefixes. */
+  /** The path as declared (`:param`, `:param(regex)`, a trailing `*`), with mount prefixes. */
   readonly path: string;
   readonly options: RouteOptions;
 }
