@@ -10,6 +10,43 @@ export interface FetchInfo {
 }
 
 /**
+ * What a runtime passed to `app.fetch` beside the Request, read the way each one passes it, so
+ * `export default { fetch: app.fetch }` or `Bun.serve({ fetch: app.fetch })` just works:
+ * Sluice's own `FetchInfo`; Workers' `(env, ctx)` (`ctx.waitUntil` keeps background work and
+ * teardown alive; the address from `CF-Connecting-IP`); Deno's handler info (`remoteAddr`); Bun's
+ * server (`requestIP(request)`). Anything else is ignored.
+ *
+ * @example
+ * runtimeInfo(request, env, ctx); // { waitUntil, remoteAddress } on Workers
+ */
+export function runtimeInfo(request: Request, second?: unknown, third?: unknown): FetchInfo {
+  const ctx = third as { waitUntil?: unknown } | undefined;
+  if (typeof ctx?.waitUntil === "function") {
+    const waitUntil = ctx.waitUntil.bind(ctx) as FetchInfo["waitUntil"];
+    const address = request.headers.get("cf-connecting-ip");
+    return address === null ? { waitUntil } : { waitUntil, remoteAddress: address };
+  }
+  if (typeof second !== "object" || second === null) return {};
+  const s = second as {
+    remoteAddress?: unknown;
+    waitUntil?: unknown;
+    remoteAddr?: { hostname?: unknown };
+    requestIP?: unknown;
+  };
+  if (typeof s.requestIP === "function") {
+    // Bun: the server object, which knows each request's peer.
+    const ip = (s.requestIP as (r: Request) => { address?: string } | null)(request);
+    return ip?.address === undefined ? {} : { remoteAddress: ip.address };
+  }
+  if (typeof s.remoteAddr?.hostname === "string") return { remoteAddress: s.remoteAddr.hostname };
+  const info: FetchInfo = {};
+  if (typeof s.remoteAddress === "string") info.remoteAddress = s.remoteAddress;
+  if (typeof s.waitUntil === "function")
+    info.waitUntil = s.waitUntil.bind(second) as FetchInfo["waitUntil"];
+  return info;
+}
+
+/**
  * The request under `app.fetch`: a lazy wrapper over a web Request.
  * @internal
  */
