@@ -2,7 +2,9 @@ import { type SetCookie, stringifySetCookie } from "cookie";
 import { assertHeader, HeaderError } from "../http/headers.ts";
 import type { SluiceRequest } from "../http/request.ts";
 import type { StatusCode } from "../http/status.ts";
-import type { StreamBody } from "./stream.ts";
+import type { Body } from "./body.ts";
+
+export type { Body } from "./body.ts";
 
 /** Header input accepted wherever a response takes headers. */
 export type HeadersInit = Record<string, string> | Headers | Iterable<readonly [string, string]>;
@@ -18,16 +20,6 @@ export type CookieOptions = Omit<SetCookie, "name" | "value">;
 
 /** A task run after the body has been sent; its failure goes to the app's error hook. */
 export type BackgroundTask = () => unknown;
-
-/**
- * What a response sends, as the engines see it. One of three body sources (DESIGN.md §1), plus
- * "empty" and a web Response passed through unchanged.
- */
-export type Body =
-  | { readonly kind: "empty" }
-  | { readonly kind: "bytes"; readonly data: string | Uint8Array }
-  | { readonly kind: "web"; readonly response: globalThis.Response }
-  | StreamBody<any>;
 
 /**
  * The base of every Sluice response: a status, headers, cookies, background tasks and teardown
