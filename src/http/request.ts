@@ -1,5 +1,5 @@
-import { parseCookie } from "cookie";
 import { concatBytes } from "../internal/bytes.ts";
+import { parseCookieHeader } from "../internal/cookie.ts";
 import { HTTPError } from "./errors.ts";
 import type { TemplateEngine } from "./templates.ts";
 
@@ -133,7 +133,7 @@ export abstract class SluiceRequest<S extends RequestShape = DefaultShape> {
   get cookies(): Record<string, string | undefined> {
     if (this.#cookies === undefined) {
       const h = this.header("cookie");
-      this.#cookies = h ? parseCookie(h) : {};
+      this.#cookies = parseCookieHeader(h ?? "");
     }
     return this.#cookies;
   }

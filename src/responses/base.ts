@@ -1,7 +1,7 @@
-import { type SetCookie, stringifySetCookie } from "cookie";
 import { assertHeader, HeaderError } from "../http/headers.ts";
 import type { SluiceRequest } from "../http/request.ts";
 import type { StatusCode } from "../http/status.ts";
+import { type CookieAttributes, formatSetCookie } from "../internal/cookie.ts";
 import type { Body } from "./body.ts";
 
 export type { Body } from "./body.ts";
@@ -16,7 +16,7 @@ export interface ResponseInit<S extends number = StatusCode> {
 }
 
 /** Cookie attributes for `setCookie`; each is validated, none can inject another attribute. */
-export type CookieOptions = Omit<SetCookie, "name" | "value">;
+export type CookieOptions = CookieAttributes;
 
 /** A task run after the body has been sent; its failure goes to the app's error hook. */
 export type BackgroundTask = () => unknown;
@@ -131,32 +131,50 @@ export abstract class SluiceResponse {
   }
 
   /**
-   * Adds a `Set-Cookie` header. The name must be an RFC 6265 token; the value is percent-encoded
-   * where needed; each attribute is validated. Anything that could inject another attribute or
-   * header (CR, LF, `;`) is refused with a HeaderError.
+   * Adds a `Set-Cookie` header. Throws a HeaderError naming the rule, rather than send a cookie a
+   * browser would drop or misread:
+   *
+   * - the name must be an RFC 6265 token (no `,` `:` `"` `/` `(` `)`, spaces, ...);
+   * - the value is percent-encoded where needed; each attribute is validated, and nothing can
+   *   inject another attribute or header (CR, LF, `;`);
+   * - `__Secure-` names need `secure: true`; `__Host-` names need `secure: true`, `path: "/"` and
+   *   no `domain` (RFC 6265bis §4.1.3, matched case-insensitively);
+   * - `sameSite: "none"` and `partitioned` need `secure: true`;
+   * - name and value at most 4096 bytes together, `path` and `domain` at most 1024 characters.
    *
    * @example
    * res.setCookie("session", "abc123", { httpOnly: true, secure: true, sameSite: "lax", path: "/" });
+   * res.setCookie("__Host-csrf", token, { secure: true, path: "/" });
    */
   setCookie(name: string, value: string, options: CookieOptions = {}): this {
-    let line: string;
-    try {
-      line = stringifySetCookie({ ...options, name, value });
-    } catch (err) {
-      throw new HeaderError(`cannot set cookie: ${(err as Error).message}`);
-    }
-    return this.appendHeader("set-cookie", line);
+    const result = formatSetCookie(name, value, options);
+    if (!result.ok) throw new HeaderError(`cannot set cookie: ${result.reason}`);
+    return this.appendHeader("set-cookie", result.value);
   }
 
   /**
    * Tells the client to delete a cookie (empty value, `Max-Age=0`, an expiry in the past). Pass the
-   * same `path` and `domain` the cookie was set with.
+   * same `path` and `domain` (and `partitioned`) the cookie was set with. A `__Secure-` or
+   * `__Host-` cookie is deleted with the attributes its prefix requires (Secure; `Path=/` for
+   * `__Host-`), since browsers ignore a deletion that breaks them.
    *
    * @example
    * res.deleteCookie("session", { path: "/" });
    */
-  deleteCookie(name: string, options: Pick<CookieOptions, "path" | "domain"> = {}): this {
-    return this.setCookie(name, "", { ...options, maxAge: 0, expires: new Date(0) });
+  deleteCookie(
+    name: string,
+    options: Pick<CookieOptions, "path" | "domain" | "secure" | "partitioned"> = {},
+  ): this {
+    const lower = typeof name === "string" ? name.toLowerCase() : "";
+    const prefixed = lower.startsWith("__secure-") || lower.startsWith("__host-");
+    const path = lower.startsWith("__host-") ? (options.path ?? "/") : options.path;
+    return this.setCookie(name, "", {
+      ...options,
+      ...(path === undefined ? {} : { path }),
+      ...(prefixed ? { secure: options.secure ?? true } : {}),
+      maxAge: 0,
+      expires: new Date(0),
+    });
   }
 
   /**

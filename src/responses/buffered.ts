@@ -70,11 +70,21 @@ const URI_SAFE = /[A-Za-z0-9\-._~:/?#[\]@!$&'()*+,;=]/;
 
 /**
  * Percent-encodes what a Location header may not carry raw (spaces, non-ASCII, quotes, ...),
- * keeping reserved characters and existing `%XX` escapes. CR, LF and NUL are refused with a
- * HeaderError rather than encoded: they are almost always an injection attempt.
+ * keeping reserved characters and existing `%XX` escapes. Throws a HeaderError rather than send a
+ * target that is not what it says:
+ *
+ * - CR, LF or NUL: almost always an injection attempt, never encoded.
+ * - A target that percent-encoding would point at another origin. Browsers parse a Location with
+ *   the WHATWG URL parser, which reads `\` as `/` and strips leading spaces and controls, so
+ *   `http://allowed.example\@evil.example` is host `allowed.example` as given but host
+ *   `evil.example` once the `\` is encoded as `%5C`; `/\evil.example` and ` //evil.example` are
+ *   other hosts as given but paths once encoded. The target as given and as encoded are both
+ *   parsed (relative ones against a placeholder base) and must agree on scheme, host and port.
+ * - A target the URL parser refuses (`http://[::1`), which no browser could follow.
  *
  * @example
  * encodeLocation("/search?q=naïve café"); // "/search?q=na%C3%AFve%20caf%C3%A9"
+ * encodeLocation("http://allowed.example\\@evil.example"); // throws HeaderError
  */
 export function encodeLocation(url: string): string {
   if (/[\r\n\0]/.test(url)) throw new HeaderError("redirect target contains CR, LF or NUL");
@@ -91,7 +101,45 @@ export function encodeLocation(url: string): string {
       out += cp >= 0xd800 && cp <= 0xdfff ? "%EF%BF%BD" : encodeURIComponent(s);
     }
   }
+  // Most targets need no encoding: nothing can have moved.
+  if (out !== url) assertSameOrigin(url, out);
+  else if (originOf(url) === undefined) throw invalidTarget(url);
   return out;
+}
+
+// Relative targets resolve against this; the `.invalid` TLD never names a real host (RFC 6761).
+const BASE = "http://base.invalid/a/";
+
+/** `scheme://host:port` of a target as a browser reads it, or undefined when it is no URL. */
+function originOf(target: string): string | undefined {
+  let url: URL;
+  try {
+    url = new URL(target, BASE);
+  } catch {
+    return undefined;
+  }
+  return `${url.protocol}//${url.host}`;
+}
+
+function assertSameOrigin(given: string, encoded: string): void {
+  const before = originOf(given);
+  if (before === undefined) throw invalidTarget(given);
+  const after = originOf(encoded);
+  if (after !== before) {
+    throw new HeaderError(
+      `redirect target ${JSON.stringify(given)} would change host once percent-encoded ` +
+        `(${describeOrigin(before)} as given, ${after === undefined ? "no valid URL" : describeOrigin(after)} as sent): ` +
+        "a browser reads the encoded Location, so the target is refused",
+    );
+  }
+}
+
+function describeOrigin(origin: string): string {
+  return origin.startsWith("http://base.invalid") ? "a path on this origin" : origin;
+}
+
+function invalidTarget(target: string): HeaderError {
+  return new HeaderError(`redirect target ${JSON.stringify(target)} is not a valid URL reference`);
 }
 
 /**
@@ -109,7 +157,9 @@ export function isLocalPath(target: string): boolean {
 
 /**
  * A redirect: 307 by default (method and body kept), or 301, 302, 303, 308. The Location is
- * percent-encoded; CR, LF or NUL in it throws a HeaderError.
+ * percent-encoded (see `encodeLocation`); CR, LF or NUL in it, or a target that encoding would
+ * point at another host (`http://allowed.example\@evil.example`, `/\evil.example`), throws a
+ * HeaderError. Building a target from user input? Check it with `isLocalPath` first.
  *
  * @example
  * app.get("/old", () => new RedirectResponse("/new", 308));
