@@ -118,6 +118,22 @@ describe("contract app files", () => {
         }
       });
 
+      it("answers 404 for a name longer than the file system allows (ENAMETOOLONG)", async () => {
+        // 300 bytes is past NAME_MAX (255) yet far inside the 4096-character path limit: the
+        // name reaches the file system, which refuses it; no such file, so 404, not 414 or 500.
+        const long = "n".repeat(300);
+        for (const target of [
+          `/static/${long}`,
+          `/static/docs/${long}.txt`,
+          `/download/${long}`,
+          `/download/${"%C3%A9".repeat(150)}`,
+        ]) {
+          const res = await send("GET", target);
+          assert.equal(res.status, 404, `${target.slice(0, 30)}…: ${res.status}`);
+          assert.equal(res.headers["content-type"], "application/problem+json");
+        }
+      });
+
       it("mounts the static directory with index, redirect and precompressed variants", async () => {
         const index = await send("GET", "/static/");
         assert.equal(index.status, 200);

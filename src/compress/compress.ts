@@ -2,7 +2,8 @@ import type { Middleware } from "../core/routes.ts";
 import type { SluiceRequest } from "../http/request.ts";
 import { isContentless } from "../http/status.ts";
 import { chooseEncoding } from "../internal/accept-encoding.ts";
-import { suffixETag, weakETag } from "../internal/etag.ts";
+import { parseETagList } from "../internal/conditional.ts";
+import { parseEntityTag, suffixETag, weakETag } from "../internal/etag.ts";
 import type { Body, SluiceResponse } from "../responses/base.ts";
 import type { StreamBody } from "../responses/stream.ts";
 import {
@@ -122,8 +123,80 @@ function compressWith<R extends SluiceResponse>(
   const head = req.method === "HEAD";
   // Decided when the body is sent, not now: later middleware may still change status and headers,
   // and only the body tells a buffered response's size.
-  res.encodeBody = (body) => encode(res, body, accept, head, settings);
+  res.encodeBody = (body) =>
+    res.status === 304
+      ? notModified(res, body, accept, req.header("if-none-match"), settings)
+      : encode(res, body, accept, head, settings);
   return res;
+}
+
+/**
+ * A 304 carries what the 200 it stands for would have (RFC 9110 §15.4.5): the Vary, and the ETag
+ * of the representation this client would get — `W/"x"` when the 200 would be compressed, not the
+ * identity `"x"`, or the client's cache would file the compressed bytes under the identity tag.
+ */
+function notModified(
+  res: SluiceResponse,
+  body: Body,
+  accept: string | undefined,
+  ifNoneMatch: string | undefined,
+  settings: Settings,
+): Body {
+  const represents = res.represents;
+  if (represents === undefined) {
+    // Its media type is gone, so Vary is added whenever the 200 might have been compressed.
+    if (res.getHeader("content-type") === undefined || eligible(res, settings)) addVary(res);
+    // The validator the client holds names the representation; without a description of it, the
+    // client's If-None-Match tells whether that was the compressed one.
+    const coding = chooseCoding(accept, settings);
+    const tag = res.getHeader("etag");
+    if (coding !== undefined && tag !== undefined && ifNoneMatch !== undefined) {
+      const derived = derivedETag(tag, coding, settings);
+      if (derived !== undefined && derived !== tag && listsTag(ifNoneMatch, derived)) {
+        res.setHeader("etag", derived);
+      }
+    }
+    return body;
+  }
+  const type = represents.headers["content-type"];
+  const wouldCompress =
+    type !== undefined &&
+    represents.headers["content-encoding"] === undefined &&
+    !NO_TRANSFORM.test(res.getHeader("cache-control") ?? "") &&
+    settings.compressible(type);
+  if (!wouldCompress) return body;
+  addVary(res);
+  if (represents.length < settings.threshold) return body;
+  const coding = chooseCoding(accept, settings);
+  const tag = res.getHeader("etag");
+  if (coding !== undefined && tag !== undefined) {
+    const derived = derivedETag(tag, coding, settings);
+    if (derived === undefined) res.deleteHeader("etag");
+    else res.setHeader("etag", derived);
+  }
+  return body;
+}
+
+function chooseCoding(accept: string | undefined, settings: Settings): Encoding | undefined {
+  const name = chooseEncoding(accept, settings.encodings);
+  return name === undefined ? undefined : codingOf(name)?.name;
+}
+
+/** The compressed representation's ETag (RFC 9110 §8.8.3), or undefined when `tag` is none. */
+function derivedETag(tag: string, coding: Encoding, settings: Settings): string | undefined {
+  try {
+    return settings.etag === "weak" ? weakETag(tag) : suffixETag(tag, coding);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Whether an If-None-Match field lists `tag` exactly (weakness included). */
+function listsTag(field: string, tag: string): boolean {
+  const list = parseETagList(field);
+  const wanted = parseEntityTag(tag);
+  if (list === undefined || list === "*" || wanted === undefined) return false;
+  return list.some((t) => t.weak === wanted.weak && t.opaque === wanted.opaque);
 }
 
 function encode(
@@ -135,12 +208,6 @@ function encode(
 ): Body {
   // A web Response is sent as it is, its own headers included.
   if (body.kind === "web") return body;
-  if (res.status === 304) {
-    // A 304 carries the Vary the 200 would have (RFC 9110 §15.4.5); its media type is gone, so
-    // it is added whenever the 200 might have been compressed.
-    if (res.getHeader("content-type") === undefined || eligible(res, settings)) addVary(res);
-    return body;
-  }
   if (isContentless(res.status) || body.kind === "empty" || !eligible(res, settings)) return body;
   addVary(res);
   const size =
@@ -179,13 +246,11 @@ function describe(res: SluiceResponse, coding: Encoding, settings: Settings): vo
   res.setHeader("content-encoding", coding);
   const tag = res.getHeader("etag");
   if (tag !== undefined) {
-    try {
-      // Each representation has its own validator (RFC 9110 §8.8.3).
-      res.setHeader("etag", settings.etag === "weak" ? weakETag(tag) : suffixETag(tag, coding));
-    } catch {
-      // Not an entity tag at all: better none than one that names the identity bytes.
-      res.deleteHeader("etag");
-    }
+    // Each representation has its own validator (RFC 9110 §8.8.3). Not an entity tag at all:
+    // better none than one that names the identity bytes.
+    const derived = derivedETag(tag, coding, settings);
+    if (derived === undefined) res.deleteHeader("etag");
+    else res.setHeader("etag", derived);
   }
   // Lengths, ranges and digests of the identity bytes say nothing true of the compressed ones.
   for (const name of STALE) res.deleteHeader(name);

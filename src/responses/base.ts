@@ -54,6 +54,14 @@ export abstract class SluiceResponse {
   encodeBody?: (body: Body) => Body;
 
   /**
+   * On a 304: what the 200 it stands for would have carried (its content headers and length), so a
+   * content coding that 200 would get can show in the 304's validator (RFC 9110 §15.4.5). Set by
+   * FileResponse; read by `sluice/compress`.
+   * @internal
+   */
+  represents?: { readonly headers: Readonly<Record<string, string>>; readonly length: number };
+
+  /**
    * Resolves what this response needs to know about the request before it can be sent (a file's
    * metadata, preconditions, ranges), and returns the response to send: itself or another.
    * Called once, right after the handler returns, so middleware sees the final response.

@@ -71,7 +71,23 @@ const CONTENT_HEADERS = [
   "content-encoding",
   "content-language",
   "content-disposition",
+  "content-location",
   "transfer-encoding",
+];
+
+/**
+ * What an error answer (404, 412, 416) in place of the file leaves out: the headers that describe
+ * the file, which the problem body is not (its content headers, validators, ranges), and its
+ * freshness: a cache policy meant for the file (`max-age=31536000, immutable`) must not keep a 404
+ * for a year. Everything else given to the response (CORS, Vary, cookies, custom fields) stays.
+ */
+const FILE_ONLY_HEADERS = [
+  ...CONTENT_HEADERS,
+  "etag",
+  "last-modified",
+  "accept-ranges",
+  "cache-control",
+  "expires",
 ];
 
 /**
@@ -189,7 +205,7 @@ export class FileResponse extends SluiceResponse {
 
     // Preconditions come before Range (RFC 9110 §13.2.2).
     const outcome = evaluatePreconditions(req.method, headers, validators);
-    if (outcome === 304) return this.#notModified();
+    if (outcome === 304) return this.#notModified(size);
     if (outcome === 412) return this.#problem(412);
 
     // Range applies to GET only (RFC 9110 §14.2); HEAD with Range is the HEAD of the whole.
@@ -254,31 +270,44 @@ export class FileResponse extends SluiceResponse {
   }
 
   /** A 304 with the headers a 200 would have had, less the content ones (RFC 9110 §15.4.5). */
-  async #notModified(): Promise<SluiceResponse> {
+  async #notModified(size: number): Promise<SluiceResponse> {
     await this.#close();
     const res = new EmptyResponse({ status: 304 });
+    const represents: Record<string, string> = {};
     for (const [name, value] of Object.entries(this.headers)) {
       if (!CONTENT_HEADERS.includes(name)) res.headers[name] = value;
+      else if (typeof value === "string") represents[name] = value;
     }
-    res.tasks.push(...this.tasks.splice(0));
+    // Last-Modified only guides a cache that has no ETag to go by (§15.4.5: SHOULD NOT otherwise).
+    if (res.headers.etag !== undefined) delete res.headers["last-modified"];
+    res.represents = { headers: represents, length: size };
     return this.#handOver(res);
   }
 
-  /** An error answer in place of the file; the file's own headers do not apply to it. */
+  /**
+   * An error answer in place of the file: the headers given to the response stay, less those that
+   * describe the file (see FILE_ONLY_HEADERS).
+   */
   async #problem(
     status: 403 | 404 | 412 | 416,
     headers?: Record<string, string>,
   ): Promise<SluiceResponse> {
     await this.#close();
-    const res = new ProblemResponse(status, undefined, headers);
-    const cookies = this.headers["set-cookie"];
-    if (cookies !== undefined) res.headers["set-cookie"] = cookies;
+    const res = new ProblemResponse(status);
+    for (const [name, value] of Object.entries(this.headers)) {
+      if (!FILE_ONLY_HEADERS.includes(name)) res.headers[name] = value;
+    }
+    if (headers) Object.assign(res.headers, headers);
     return this.#handOver(res);
   }
 
-  /** The replacement is what the engine sends, so it runs this response's teardown hooks. */
+  /**
+   * The replacement is what the engine sends, so it runs this response's teardown hooks and, once
+   * it has gone out, its background tasks.
+   */
   #handOver(res: SluiceResponse): SluiceResponse {
     res.teardowns.push(...this.teardowns.splice(0));
+    res.tasks.push(...this.tasks.splice(0));
     return res;
   }
 
