@@ -112,6 +112,18 @@ export function compressResponse<R extends SluiceResponse>(
   return compressWith(req, res, settle(options));
 }
 
+/**
+ * `compressResponse` with its options checked once, up front (a TypeError for a bad one), for a
+ * mount that compresses many responses.
+ * @internal
+ */
+export function responseCompressor(
+  options: CompressOptions = {},
+): <R extends SluiceResponse>(req: SluiceRequest<any>, res: R) => R {
+  const settings = settle(options);
+  return (req, res) => compressWith(req, res, settings);
+}
+
 function compressWith<R extends SluiceResponse>(
   req: SluiceRequest<any>,
   res: R,

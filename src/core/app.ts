@@ -16,7 +16,7 @@ import {
   emptyStats,
   type StreamStats,
 } from "./port.ts";
-import { cutPrefix, RouteTable } from "./router.ts";
+import { cutPrefix, type RouteMatch, RouteTable } from "./router.ts";
 import {
   type Handler,
   METHODS,
@@ -252,13 +252,15 @@ export class AppCore implements Mountable, AppPort {
         `mount ${prefix}: the target is not mountable (an App, or serveStatic(dir) from "sluice/node")`,
       );
     }
-    const p = prefix.replace(/\/+$/, "");
-    if (p !== "" && !p.startsWith("/"))
+    if (typeof prefix !== "string" || !prefix.startsWith("/"))
       throw new TypeError(`mount prefix must start with "/": ${prefix}`);
+    // "/" mounts at the site root: every path no route claims reaches it.
+    const p = prefix.replace(/\/+$/, "");
     const entry: Entry = { kind: "mount", target, prefix: p };
+    const yields = target.fallthrough === true;
     this.#mounts.push({ prefix: p, target });
-    if (p !== "") this.#table.addAny(p, entry);
-    this.#table.addAny(`${p}/*`, entry);
+    if (p !== "") this.#table.addAny(p, entry, { yields });
+    this.#table.addAny(`${p}/*`, entry, { yields });
     for (const m of METHODS) this.#methods.add(m);
     return this;
   }
@@ -372,23 +374,80 @@ export class AppCore implements Mountable, AppPort {
     this.errorResponse(err, req);
 
   #route(req: SluiceRequest<any>): Promise<SluiceResponse> {
-    const path = req.path;
-    let found = this.#table.find(req.method, path);
-    if (found === null && req.method === "HEAD") found = this.#table.find("GET", path);
+    const found = this.#lookup(req.method, req.path);
     if (found === null) return Promise.resolve(this.#miss(req));
     const entry = found.store;
-    if (entry.kind === "mount") {
-      const [head, sub] = cutPrefix(path, entry.prefix);
-      req.basePath += head;
-      req.path = sub === "" ? "/" : sub;
-      return entry.target.dispatch(req);
+    if (entry.kind === "route") {
+      req.params = found.params;
+      return entry.run(req);
     }
-    req.params = found.params;
-    return entry.run(req);
+    if (entry.target.fallthrough !== true)
+      return this.#enter(req, entry) as Promise<SluiceResponse>;
+    return this.#routeOn(req);
   }
 
-  #miss(req: SluiceRequest<any>): SluiceResponse {
-    const allowed = this.allowedMethods(req.path);
+  /**
+   * The entry for a method and path. HEAD is answered by a HEAD route, else as GET would be: a GET
+   * route wins over a mount that would take the HEAD for itself.
+   */
+  #lookup(method: string, path: string): RouteMatch<Entry> | null {
+    if (method !== "HEAD") return this.#table.find(method, path);
+    const head = this.#table.find("HEAD", path);
+    if (head !== null && head.method === "HEAD") return head;
+    return this.#table.find("GET", path) ?? head;
+  }
+
+  /** Every entry for a method and path, in the order they are tried (see `#lookup`). */
+  #candidates(method: string, path: string): RouteMatch<Entry>[] {
+    if (method !== "HEAD") return this.#table.findAll(method, path);
+    const head = this.#table.findAll("HEAD", path).filter((m) => m.method === "HEAD");
+    return [...head, ...this.#table.findAll("GET", path)];
+  }
+
+  /**
+   * Routing past mounts that pass a request on (static mounts with `fallthrough`): each entry in
+   * turn, most specific first, until one answers; then the app's own 404 or 405, as if the mounts
+   * that passed were not there.
+   */
+  async #routeOn(req: SluiceRequest<any>): Promise<SluiceResponse> {
+    const passed = new Set<Entry>();
+    for (const match of this.#candidates(req.method, req.path)) {
+      const entry = match.store;
+      if (passed.has(entry)) continue;
+      if (entry.kind === "route") {
+        req.params = match.params;
+        return entry.run(req);
+      }
+      const res = await this.#enter(req, entry);
+      if (res !== undefined) return res;
+      passed.add(entry);
+    }
+    return this.#miss(req, passed);
+  }
+
+  /** Hands a request to a mount, its path made relative to the prefix; put back if it passes. */
+  async #enter(
+    req: SluiceRequest<any>,
+    entry: Extract<Entry, { kind: "mount" }>,
+  ): Promise<SluiceResponse | undefined> {
+    const path = req.path;
+    const basePath = req.basePath;
+    const [head, sub] = cutPrefix(path, entry.prefix);
+    req.basePath += head;
+    req.path = sub === "" ? "/" : sub;
+    const res = await entry.target.dispatch(req);
+    if (res === undefined) {
+      if (entry.target.fallthrough !== true) {
+        throw new TypeError("a mount that is not fallthrough answered nothing");
+      }
+      req.basePath = basePath;
+      req.path = path;
+    }
+    return res;
+  }
+
+  #miss(req: SluiceRequest<any>, passed?: ReadonlySet<Entry>): SluiceResponse {
+    const allowed = this.#allowed(req.path, passed);
     if (allowed.length === 0) throw new HTTPError(404, `no route for ${req.method} ${req.path}`);
     const allow = allowed.join(", ");
     if (req.method === "OPTIONS") return new EmptyResponse({ headers: { allow } });
@@ -402,9 +461,18 @@ export class AppCore implements Mountable, AppPort {
    * app.allowedMethods("/items"); // ["GET", "HEAD", "POST", "OPTIONS"]
    */
   allowedMethods(path: string): string[] {
+    return this.#allowed(path);
+  }
+
+  /** The methods with a route for `path`, leaving out the mounts that passed this request on. */
+  #allowed(path: string, passed?: ReadonlySet<Entry>): string[] {
     const out: string[] = [];
     for (const m of this.#methods) {
-      if (this.#table.find(m, path) !== null) out.push(m);
+      const found =
+        passed === undefined || passed.size === 0
+          ? this.#table.find(m, path) !== null
+          : this.#table.findAll(m, path).some((x) => !passed.has(x.store));
+      if (found) out.push(m);
     }
     if (out.length === 0) return out;
     if (out.includes("GET") && !out.includes("HEAD")) out.splice(out.indexOf("GET") + 1, 0, "HEAD");

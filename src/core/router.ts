@@ -2,6 +2,14 @@ import { addRoute, createRouter, findAllRoutes, findRoute } from "rou3";
 
 interface Entry<S> {
   store: S;
+  /** The method it was added for; "" for every method. */
+  method: string;
+  /** The path with its params unnamed: entries of one shape match the same paths. */
+  shape: string;
+  /** Tried before the others of its shape, and may share it (a fall-through mount). */
+  yields: boolean;
+  /** Declaration order. */
+  seq: number;
   /** Per segment (1 = the first after "/"), a whole-segment param's name or null, up to the last param or star. */
   names: (string | null)[];
   /** The segment of a trailing "*", or 0. */
@@ -14,6 +22,8 @@ interface Entry<S> {
 export interface RouteMatch<S> {
   readonly store: S;
   readonly params: Record<string, string>;
+  /** The method the route was added for; "" for every method (a mount). */
+  readonly method: string;
 }
 
 const MAX_PARAM_LENGTH = 1000; // find-my-way's maxParamLength, as Sluice set it
@@ -76,19 +86,39 @@ const hex = (c: number) => (c >= 48 && c <= 57 ? c - 48 : c >= 65 && c <= 70 ? c
  */
 export class RouteTable<S> {
   readonly #rou3 = createRouter<Entry<S>>();
-  readonly #declared = new Set<string>();
-  readonly #shapes = new Set<string>();
+  /** By shape, the methods of the entries that answer for it ("" for every method). */
+  readonly #final = new Map<string, Set<string>>();
+  /** Shapes with a yielding entry: their order is ours, not rou3's. */
+  readonly #yielding = new Set<string>();
+  #seq = 0;
 
-  /** Adds a route for every method (a mount). */
-  addAny(path: string, store: S): void {
-    this.add("", path, store);
+  /**
+   * Adds a route for every method (a mount). A `yields` one (a mount that may pass a request on)
+   * may share its path with other entries, and is tried before them.
+   */
+  addAny(path: string, store: S, options?: { yields?: boolean }): void {
+    this.add("", path, store, options);
   }
 
   /** Adds a route for one method ("" for every method). Throws for a route declared twice. */
-  add(method: string, path: string, store: S): void {
+  add(method: string, path: string, store: S, options?: { yields?: boolean }): void {
     const segments = path.split("/");
     const last = segments.length - 1;
-    const entry: Entry<S> = { store, names: [], star: 0, slash: last > 1 && segments[last] === "" };
+    const yields = options?.yields === true;
+    // One route per method and shape ("/a/:x" is "/a/:y"); an any-method one (a mount) clashes
+    // with every method's, as find-my-way's all() did. A yielding one clashes with nothing: it
+    // passes what it does not answer to the others.
+    const shape = path.replace(/:\w+/g, ":");
+    const entry: Entry<S> = {
+      store,
+      method,
+      shape,
+      yields,
+      seq: this.#seq++,
+      names: [],
+      star: 0,
+      slash: last > 1 && segments[last] === "",
+    };
     for (let i = 1; i <= last; i++) {
       const s = segments[i]!;
       if (s === "*" && i === last) entry.star = i;
@@ -98,28 +128,58 @@ export class RouteTable<S> {
     }
     entry.names.unshift(null);
     while (entry.names.length > entry.star + 1 && entry.names.at(-1) === null) entry.names.pop();
-    // One route per method and shape ("/a/:x" is "/a/:y"); an any-method one (a mount) clashes
-    // with every method's, as find-my-way's all() did.
-    const shape = path.replace(/:\w+/g, ":");
-    const key = `${method} ${shape}`;
-    if (
-      this.#declared.has(key) ||
-      this.#declared.has(` ${shape}`) ||
-      (!method && this.#shapes.has(shape))
-    )
-      throw new Error(`route already declared: ${method || "*"} ${path}`);
-    this.#declared.add(key);
-    this.#shapes.add(shape);
+    if (yields) this.#yielding.add(shape);
+    else {
+      const taken = this.#final.get(shape) ?? new Set<string>();
+      if (taken.has(method) || taken.has("") || (method === "" && taken.size > 0))
+        throw new Error(`route already declared: ${method || "*"} ${path}`);
+      taken.add(method);
+      this.#final.set(shape, taken);
+    }
     addRoute(this.#rou3, method, path, entry);
   }
 
   /** The route for a method and a percent-encoded path (no query), or null. */
   find(method: string, path: string): RouteMatch<S> | null {
     const canonical = canonicalPath(path);
-    return canonical === null ? null : this.#find(method, canonical);
+    if (canonical === null) return null;
+    const hit = this.#find(method, canonical);
+    if (hit === null || this.#yielding.size === 0 || !this.#yielding.has(hit.shape)) return hit;
+    return this.#all(method, canonical)[0] ?? null;
   }
 
-  #find(method: string, path: string): RouteMatch<S> | null {
+  /**
+   * Every route for a method and a path, the one `find` answers first, then the next most
+   * specific, and so on: what a request is passed on to when a yielding mount does not answer it.
+   * Among entries of one shape, the yielding ones come first, in the order they were added.
+   */
+  findAll(method: string, path: string): RouteMatch<S>[] {
+    const canonical = canonicalPath(path);
+    return canonical === null ? [] : this.#all(method, canonical);
+  }
+
+  #all(method: string, path: string): (RouteMatch<S> & { shape: string })[] {
+    // rou3 ranks the least specific first.
+    const all = findAllRoutes(this.#rou3, method, path, NO_PARAMS);
+    const groups = new Map<string, Entry<S>[]>();
+    for (let i = all.length - 1; i >= 0; i--) {
+      const e = all[i]!.data;
+      const group = groups.get(e.shape);
+      if (group === undefined) groups.set(e.shape, [e]);
+      else if (!group.includes(e)) group.push(e);
+    }
+    const out: (RouteMatch<S> & { shape: string })[] = [];
+    for (const group of groups.values()) {
+      group.sort((a, b) => (a.yields === b.yields ? a.seq - b.seq : a.yields ? -1 : 1));
+      for (const e of group) {
+        const m = accept(e, path);
+        if (m !== null) out.push(m);
+      }
+    }
+    return out;
+  }
+
+  #find(method: string, path: string): (RouteMatch<S> & { shape: string }) | null {
     const hit = findRoute(this.#rou3, method, path, NO_PARAMS);
     if (hit === undefined) return null;
     const match = accept(hit.data, path);
@@ -135,7 +195,7 @@ export class RouteTable<S> {
   }
 }
 
-function accept<S>(e: Entry<S>, path: string): RouteMatch<S> | null {
+function accept<S>(e: Entry<S>, path: string): (RouteMatch<S> & { shape: string }) | null {
   const params: Record<string, string> = {};
   const trailing = path.length > 1 && path.charCodeAt(path.length - 1) === 47;
   if (e.star === 0 && trailing !== e.slash) return null;
@@ -159,7 +219,7 @@ function accept<S>(e: Entry<S>, path: string): RouteMatch<S> | null {
     }
     begin = end + 1;
   }
-  return { store: e.store, params };
+  return { store: e.store, params, method: e.method, shape: e.shape };
 }
 
 /** A param decoded, or null for escapes that are not UTF-8 (find-my-way matched nothing then). */

@@ -167,8 +167,18 @@ export interface RouteInfo {
  * path is below the prefix (the request's `path` is relative to it).
  */
 export interface Mountable {
-  /** @internal */
-  dispatch(req: SluiceRequest<any>): Promise<SluiceResponse>;
+  /**
+   * Answers a request below the prefix; undefined when it passes it on (only a `fallthrough`
+   * mount may), and the app routes on as if the mount were not there.
+   * @internal
+   */
+  dispatch(req: SluiceRequest<any>): Promise<SluiceResponse | undefined>;
+  /**
+   * It may pass requests on (a static mount with `fallthrough: true`): tried before the routes of
+   * the same path, and its path may be shared with them.
+   * @internal
+   */
+  readonly fallthrough?: boolean;
 }
 
 /** The methods `all()` declares, and the ones a mount answers. */

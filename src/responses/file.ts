@@ -43,6 +43,11 @@ export interface FileInit extends ResponseInit<ContentfulStatus> {
   /** Send `Last-Modified` from the file's modification time (default true). */
   lastModified?: boolean;
   /**
+   * Answer Range requests and say so with `Accept-Ranges: bytes` (default true). With false the
+   * whole file answers every request, and no Accept-Ranges is sent (RFC 9110 §14.3).
+   */
+  acceptRanges?: boolean;
+  /**
    * The content coding the file's bytes are already in (a precompressed `x.br` beside `x`): sent as
    * `Content-Encoding`, and appended to the ETag so each representation has its own
    * (RFC 9110 §8.8.3).
@@ -196,7 +201,8 @@ export class FileResponse extends SluiceResponse {
     // Preconditions and ranges describe the file itself: a file sent as a 404 page or another
     // status is sent whole.
     if (this.status !== 200) return this.#send(size, undefined);
-    this.setHeader("accept-ranges", "bytes");
+    const ranges = init.acceptRanges !== false;
+    if (ranges) this.setHeader("accept-ranges", "bytes");
     const validators: Validators = {
       etag: this.getHeader("etag"),
       lastModified: lastModifiedOf(this.getHeader("last-modified")),
@@ -209,7 +215,7 @@ export class FileResponse extends SluiceResponse {
     if (outcome === 412) return this.#problem(412);
 
     // Range applies to GET only (RFC 9110 §14.2); HEAD with Range is the HEAD of the whole.
-    const range = req.method === "GET" ? req.header("range") : undefined;
+    const range = req.method === "GET" && ranges ? req.header("range") : undefined;
     if (range === undefined || !ifRangeAllowsRange(req.header("if-range"), validators)) {
       return this.#send(size, undefined);
     }

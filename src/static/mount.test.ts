@@ -440,10 +440,165 @@ describe("static mount options", () => {
     assert.throws(() => serveStatic(root, { cacheControl: { maxAge: -1 } }), TypeError);
   });
 
+  describe("checks every option when the mount is built", () => {
+    const bad: [string, Record<string, unknown>, RegExp][] = [
+      [
+        "serve-static's maxAge in ms",
+        { maxAge: 123956 },
+        /unknown option maxAge: use cacheControl: \{ maxAge \} in seconds/,
+      ],
+      [
+        "serve-static's immutable",
+        { immutable: true },
+        /unknown option immutable: use cacheControl/,
+      ],
+      [
+        "an option of another library",
+        { lastModifed: false },
+        /unknown option lastModifed \(known: index, /,
+      ],
+      [
+        "an index that is a number",
+        { index: 42 },
+        /index must be a file name, a list of them, or false, got 42/,
+      ],
+      ["an index with a slash", { index: "a/index.html" }, /index must be plain file names/],
+      ["an index of ..", { index: [".."] }, /index must be plain file names/],
+      ["an empty index list", { index: [] }, /index must be a file name/],
+      [
+        "extensions with the dot",
+        { extensions: [".html"] },
+        /without the dot, such as "html" \(write "html"\)/,
+      ],
+      ["extensions as a string", { extensions: "html" }, /extensions must be a list/],
+      [
+        "a dotfiles policy of another library",
+        { dotfiles: "ignored" },
+        /dotfiles must be "deny", "allow" or "ignore"/,
+      ],
+      [
+        "a fractional max-age",
+        { cacheControl: { maxAge: 1.5 } },
+        /cacheControl.maxAge must be a whole number of seconds, got 1.5/,
+      ],
+      [
+        "a max-age as a string",
+        { cacheControl: { maxAge: "1d" } },
+        /cacheControl.maxAge must be a whole number of seconds, got "1d"/,
+      ],
+      [
+        "an unknown cacheControl member",
+        { cacheControl: { maxAge: 1, public: true } },
+        /takes maxAge and immutable, not public/,
+      ],
+      [
+        "a Cache-Control with a newline",
+        { cacheControl: "max-age=1\r\nx: y" },
+        /cacheControl must be a header value/,
+      ],
+      [
+        "cacheControl as a number",
+        { cacheControl: 60 },
+        /cacheControl must be a string, \{ maxAge, immutable \} or false, got 60/,
+      ],
+      [
+        "precompressed as a string",
+        { precompressed: "yes" },
+        /precompressed must be true or false, got "yes"/,
+      ],
+      ["acceptRanges as a string", { acceptRanges: "none" }, /acceptRanges must be true or false/],
+      ["fallthrough as a number", { fallthrough: 1 }, /fallthrough must be true or false/],
+      [
+        "a compress option it refuses",
+        { compress: { threshold: -1 } },
+        /compress: compress: threshold/,
+      ],
+      [
+        "compress as a string",
+        { compress: "gzip" },
+        /compress must be true, false or compress\(\) options/,
+      ],
+      [
+        "setHeaders that is no function",
+        { setHeaders: { "x-a": "1" } },
+        /setHeaders must be a function/,
+      ],
+      [
+        "a fallback outside the directory",
+        { fallback: "../index.html" },
+        /fallback must be the path of a file inside/,
+      ],
+      [
+        "an absolute fallback",
+        { fallback: "/srv/index.html" },
+        /fallback must be the path of a file inside/,
+      ],
+      [
+        "a fallback naming a directory",
+        { fallback: "app/" },
+        /fallback must be the path of a file inside/,
+      ],
+      [
+        "a maxPathLength of 0",
+        { maxPathLength: 0 },
+        /maxPathLength must be a positive whole number/,
+      ],
+    ];
+    for (const [what, options, message] of bad) {
+      it(`refuses ${what}`, () => {
+        assert.throws(
+          () => serveStatic(root, options as never),
+          (err: Error) => {
+            assert.ok(err instanceof TypeError);
+            assert.match(err.message, /^serveStatic: /);
+            assert.match(err.message, message);
+            return true;
+          },
+        );
+      });
+    }
+
+    it("refuses options that are not an object, and a directory that is not a path", () => {
+      assert.throws(() => serveStatic(root, null as never), /options must be an object, got null/);
+      assert.throws(() => serveStatic(42 as never), /the directory must be a path, got 42/);
+    });
+
+    it("refuses directory options for one file", () => {
+      const file = join(root, "plain.txt");
+      assert.throws(() => serveFile(file, { index: "x.html" }), /index applies to a directory/);
+      assert.throws(
+        () => staticMount(file, { fallback: "x.html" }),
+        /fallback applies to a directory/,
+      );
+      assert.ok(staticMount(file, { cacheControl: false, fallthrough: true }));
+    });
+
+    it("accepts every option in its documented form", () => {
+      assert.ok(
+        serveStatic(root, {
+          index: ["index.htm", "index.html"],
+          extensions: ["html", "tar.gz"],
+          dotfiles: "allow",
+          precompressed: false,
+          compress: { encodings: ["gzip"] },
+          cacheControl: { maxAge: 31536000, immutable: true },
+          acceptRanges: false,
+          etag: false,
+          lastModified: false,
+          setHeaders: () => {},
+          fallthrough: true,
+          fallback: "app/index.html",
+          maxPathLength: 1024,
+        }),
+      );
+      assert.ok(serveStatic(root, { cacheControl: false, index: false, compress: true }));
+    });
+  });
+
   it("builds the directory redirect from checked segments, also at the top of a host", async () => {
     const mount = serveStatic(root);
     for (const url of ["http://x//evil.example", "http://x/evil.example"]) {
-      const res = await mount.dispatch(new FetchRequest(new Request(url)));
+      const res = (await mount.dispatch(new FetchRequest(new Request(url))))!;
       assert.equal(res.status, 301);
       assert.equal(res.headers.location, "/evil.example/");
     }
@@ -451,7 +606,7 @@ describe("static mount options", () => {
 
   it("serves a single file at its own path only", async () => {
     const mount = serveFile(join(root, "plain.txt"));
-    const res = await mount.dispatch(new FetchRequest(new Request("http://x/")));
+    const res = (await mount.dispatch(new FetchRequest(new Request("http://x/"))))!;
     assert.equal(res.status, 200);
     for (const fn of res.teardowns) await fn();
   });

@@ -2,10 +2,13 @@ import { type Stats, statSync } from "node:fs";
 import { stat } from "node:fs/promises";
 import { basename, resolve } from "node:path";
 import mime from "mime-types";
-import { type CompressOptions, compressResponse } from "../compress/compress.ts";
+import { type CompressOptions, responseCompressor } from "../compress/compress.ts";
 import type { Mountable } from "../core/routes.ts";
 import { HTTPError } from "../http/errors.ts";
+import { isValidHeaderValue } from "../http/headers.ts";
+import { decodePath } from "../http/paths.ts";
 import type { SluiceRequest } from "../http/request.ts";
+import { mediaTypeAccepted } from "../internal/accept.ts";
 import { chooseEncoding } from "../internal/accept-encoding.ts";
 import { errnoStatus } from "../internal/errno.ts";
 import type { SluiceResponse } from "../responses/base.ts";
@@ -20,9 +23,15 @@ import { type DotfilesPolicy, normalizeStaticPath, resolveInsideRoot } from "./p
  * const options: StaticOptions = { extensions: ["html"], cacheControl: { maxAge: 3600 } };
  */
 export interface StaticOptions {
-  /** The file served for a directory, or false for none (default `index.html`; no listings ever). */
-  index?: string | false;
-  /** Extensions tried for a path that names no file: `["html"]` serves `/about` from `about.html`. */
+  /**
+   * The file served for a directory, or a list tried in order, or false for none (default
+   * `index.html`; no listings ever). Plain file names: no `/`, `\`, `.` or `..`.
+   */
+  index?: string | readonly string[] | false;
+  /**
+   * Extensions tried for a path that names no file, without the dot: `["html"]` serves `/about`
+   * from `about.html`.
+   */
   extensions?: readonly string[];
   /** Paths with a segment starting with `.`: refused with 404 unless `allow` (default `deny`). */
   dotfiles?: DotfilesPolicy;
@@ -34,10 +43,38 @@ export interface StaticOptions {
    */
   compress?: boolean | CompressOptions;
   /**
-   * `Cache-Control` of the files: a field value, or `{ maxAge }` in seconds with `immutable` for
-   * fingerprinted names (default `public, max-age=0`: caches revalidate, cheaply, with 304s).
+   * `Cache-Control` of the files: a field value, or `{ maxAge }` in **seconds** with `immutable`
+   * for fingerprinted names, or false for none (default `public, max-age=0`: caches revalidate,
+   * cheaply, with 304s).
    */
-  cacheControl?: string | { maxAge: number; immutable?: boolean };
+  cacheControl?: string | { maxAge: number; immutable?: boolean } | boolean;
+  /** Answer Range requests, with `Accept-Ranges: bytes` (default true; false: always the whole file). */
+  acceptRanges?: boolean;
+  /** Send a strong ETag (default true). */
+  etag?: boolean;
+  /** Send Last-Modified (default true). */
+  lastModified?: boolean;
+  /**
+   * Called for each file about to be sent, before conditionals and ranges are evaluated, to set
+   * headers of its own (they stay on a 304, like the other non-content headers): `res` is the
+   * FileResponse, `path` the real path of the file on disk (a precompressed variant's, when one is
+   * sent), `stat` its `fs.Stats`. May be async; a throw is a 500 reported to the error hook.
+   */
+  setHeaders?: (res: FileResponse, path: string, stat: Stats) => void | Promise<void>;
+  /**
+   * Pass what the mount cannot answer on to the app's routes instead of answering an error: a
+   * missing file or other client error (404, 403, 400, 414), and every method but GET and HEAD. The
+   * app routes on as if the mount were not there, so a mount at "/" and routes live side by side
+   * (default false: the mount answers 404 or 405 itself).
+   */
+  fallthrough?: boolean;
+  /**
+   * A file inside the directory (such as `index.html`) sent, with status 200, for a GET or HEAD
+   * that names no file, when the client accepts HTML and the last segment has no extension: the
+   * client-side routes of a single-page app (`/settings/profile`), while `/missing.js` stays a 404.
+   * Default false.
+   */
+  fallback?: string | false;
   /** Longest raw path accepted, in characters; longer is a 414 (default 4096). */
   maxPathLength?: number;
 }
@@ -66,15 +103,29 @@ const ALLOW = "GET, HEAD, OPTIONS";
  * app.mount("/assets", serveStatic("public", { cacheControl: { maxAge: 31536000, immutable: true } }));
  */
 export function serveStatic(dir: string, options: StaticOptions = {}): Mountable {
+  if (typeof dir !== "string" || dir === "") {
+    throw new TypeError(`serveStatic: the directory must be a path, got ${describe(dir)}`);
+  }
   const root = resolve(dir);
-  const cacheControl = cacheControlValue(options.cacheControl);
+  const settings = settle("serveStatic", options, "directory");
   return {
+    fallthrough: settings.fallthrough,
     async dispatch(req) {
-      const refused = refuseMethod(req);
-      if (refused) return refused;
-      const found = await locate(root, req, options);
+      if (req.method !== "GET" && req.method !== "HEAD") {
+        return settings.fallthrough ? undefined : refuseMethod(req);
+      }
+      let found: Located;
+      try {
+        found = await locate(root, req, settings);
+      } catch (error) {
+        if (!HTTPError.is(error) || error.status >= 500) throw error;
+        const fallback = error.status === 404 ? await fallbackFile(root, req, settings) : undefined;
+        if (fallback !== undefined) found = fallback;
+        else if (settings.fallthrough) return undefined;
+        else throw error;
+      }
       if (found.kind === "redirect") return found.response;
-      return sendFile(req, found.path, found.segments, root, options, cacheControl);
+      return sendFile(req, found.path, found.segments, root, settings);
     },
   };
 }
@@ -87,16 +138,24 @@ export function serveStatic(dir: string, options: StaticOptions = {}): Mountable
  * app.mount("/favicon.ico", serveFile("assets/favicon.ico", { cacheControl: { maxAge: 86400 } }));
  */
 export function serveFile(path: string, options: StaticOptions = {}): Mountable {
+  if (typeof path !== "string" || path === "") {
+    throw new TypeError(`serveFile: the file must be a path, got ${describe(path)}`);
+  }
   const file = resolve(path);
-  const cacheControl = cacheControlValue(options.cacheControl);
+  const settings = settle("serveFile", options, "file");
   return {
+    fallthrough: settings.fallthrough,
     async dispatch(req) {
-      const refused = refuseMethod(req);
-      if (refused) return refused;
+      if (req.method !== "GET" && req.method !== "HEAD") {
+        return settings.fallthrough ? undefined : refuseMethod(req);
+      }
       // Only the prefix itself names the file: not "/favicon.ico/" nor anything below it.
       const exact = req.path === "/" && (req.basePath === "" || fullPath(req) === req.basePath);
-      if (!exact) throw new HTTPError(404);
-      return sendFile(req, file, undefined, undefined, options, cacheControl);
+      if (!exact) {
+        if (settings.fallthrough) return undefined;
+        throw new HTTPError(404);
+      }
+      return sendFile(req, file, undefined, undefined, settings);
     },
   };
 }
@@ -117,7 +176,16 @@ export function staticMount(path: string, options?: StaticOptions): Mountable {
     throw new TypeError(`cannot mount ${path}: ${(error as Error).message}`);
   }
   if (info.isDirectory()) return serveStatic(path, options);
-  if (info.isFile()) return serveFile(path, options);
+  if (info.isFile()) {
+    for (const key of DIRECTORY_ONLY) {
+      if (options?.[key] !== undefined) {
+        throw new TypeError(
+          `cannot mount ${path}: ${key} applies to a directory, and this is a file`,
+        );
+      }
+    }
+    return serveFile(path, options);
+  }
   throw new TypeError(`cannot mount ${path}: not a directory or a regular file`);
 }
 
@@ -147,11 +215,7 @@ type Located =
   | { kind: "file"; path: string; segments: string[] }
   | { kind: "redirect"; response: SluiceResponse };
 
-async function locate(
-  root: string,
-  req: SluiceRequest<any>,
-  options: StaticOptions,
-): Promise<Located> {
+async function locate(root: string, req: SluiceRequest<any>, options: Settings): Promise<Located> {
   const norm = normalize(req.path, options);
   const segments = norm.segments;
   // Inside a mount "/static" and "/static/" both arrive as "/": the full path tells them apart.
@@ -159,7 +223,7 @@ async function locate(
   const resolved = await resolveInsideRoot(root, segments);
   if (!resolved.ok) {
     if (resolved.status === 404 && !trailingSlash && segments.length > 0) {
-      for (const ext of options.extensions ?? []) {
+      for (const ext of options.extensions) {
         const candidate = [...segments.slice(0, -1), `${segments.at(-1)}.${ext}`];
         const found = await resolveInsideRoot(root, candidate);
         if (found.ok && (await isFile(found.realPath))) {
@@ -173,12 +237,14 @@ async function locate(
   if (info === null) throw new HTTPError(404);
   if (info.isDirectory()) {
     if (!trailingSlash) return { kind: "redirect", response: directoryRedirect(req, segments) };
-    const index = options.index ?? "index.html";
-    if (index === false) throw new HTTPError(404);
-    const candidate = [...segments, index];
-    const found = await resolveInsideRoot(root, candidate);
-    if (!found.ok || !(await isFile(found.realPath))) throw new HTTPError(404);
-    return { kind: "file", path: found.realPath, segments: candidate };
+    for (const index of options.index) {
+      const candidate = [...segments, index];
+      const found = await resolveInsideRoot(root, candidate);
+      if (found.ok && (await isFile(found.realPath))) {
+        return { kind: "file", path: found.realPath, segments: candidate };
+      }
+    }
+    throw new HTTPError(404);
   }
   // A file named like a directory ("/a.txt/") is not that file.
   if (!info.isFile() || trailingSlash) throw new HTTPError(404);
@@ -203,14 +269,13 @@ async function sendFile(
   path: string,
   segments: string[] | undefined,
   root: string | undefined,
-  options: StaticOptions,
-  cacheControl: string,
+  options: Settings,
 ): Promise<SluiceResponse> {
   const mediaType = mime.contentType(basename(path)) || "application/octet-stream";
   let file = path;
   let coding: string | undefined;
   let anyVariant = false;
-  if (options.precompressed !== false) {
+  if (options.precompressed) {
     const available: { coding: string; path: string }[] = [];
     for (const variant of VARIANTS) {
       const found = await variantPath(path, variant.suffix, segments, root);
@@ -230,13 +295,21 @@ async function sendFile(
   const res = new FileResponse(file, {
     mediaType,
     contentEncoding: coding,
-    headers: { "cache-control": cacheControl },
+    headers: options.cacheControl === undefined ? {} : { "cache-control": options.cacheControl },
+    acceptRanges: options.acceptRanges,
+    etag: options.etag,
+    lastModified: options.lastModified,
   });
   // The answer depends on Accept-Encoding whenever a variant exists (RFC 9110 §12.5.5).
   if (anyVariant) res.setHeader("vary", "Accept-Encoding");
+  if (options.setHeaders !== undefined) {
+    // A file that vanished since it was found is the FileResponse's 404, as without the hook.
+    const info = await statOrNull(file);
+    if (info !== null) await options.setHeaders(res, file, info);
+  }
   const prepared = await res.prepare(req);
-  if (coding !== undefined || !options.compress) return prepared;
-  return compressResponse(req, prepared, options.compress === true ? {} : options.compress);
+  if (coding !== undefined || options.compressor === undefined) return prepared;
+  return options.compressor(req, prepared);
 }
 
 /** A precompressed variant beside `path`, checked against the root like the file itself. */
@@ -254,7 +327,10 @@ async function variantPath(
   return found.ok && (await isFile(found.realPath)) ? found.realPath : undefined;
 }
 
-function normalize(rawPath: string, options: Pick<StaticOptions, "dotfiles" | "maxPathLength">) {
+function normalize(
+  rawPath: string,
+  options: { dotfiles?: DotfilesPolicy | undefined; maxPathLength?: number | undefined },
+) {
   const norm = normalizeStaticPath(rawPath, {
     dotfiles: options.dotfiles,
     maxLength: options.maxPathLength,
@@ -294,11 +370,260 @@ async function isFile(path: string): Promise<boolean> {
   return (await statOrNull(path))?.isFile() ?? false;
 }
 
-function cacheControlValue(option: StaticOptions["cacheControl"]): string {
-  if (option === undefined) return "public, max-age=0";
-  if (typeof option === "string") return option;
-  if (!Number.isSafeInteger(option.maxAge) || option.maxAge < 0) {
-    throw new TypeError(`cacheControl.maxAge must be a whole number of seconds: ${option.maxAge}`);
+/**
+ * A FileResponse for the fallback file of a single-page app, when the request is one it stands
+ * for: GET or HEAD, the client accepts HTML, the last segment names no extension. Undefined
+ * otherwise, or when the fallback file is not there.
+ */
+async function fallbackFile(
+  root: string,
+  req: SluiceRequest<any>,
+  options: Settings,
+): Promise<Located | undefined> {
+  if (options.fallback === undefined) return undefined;
+  const last = req.path.slice(req.path.lastIndexOf("/") + 1);
+  if (last.includes(".")) return undefined;
+  if (!mediaTypeAccepted(req.header("accept"), "text/html")) return undefined;
+  const found = await resolveInsideRoot(root, options.fallback);
+  if (!found.ok || !(await isFile(found.realPath))) return undefined;
+  return { kind: "file", path: found.realPath, segments: options.fallback };
+}
+
+/** The options of a mount, checked and settled once, when it is built. */
+interface Settings {
+  readonly index: readonly string[];
+  readonly extensions: readonly string[];
+  readonly dotfiles: DotfilesPolicy | undefined;
+  readonly precompressed: boolean;
+  readonly compressor: ReturnType<typeof responseCompressor> | undefined;
+  readonly cacheControl: string | undefined;
+  readonly acceptRanges: boolean;
+  readonly etag: boolean;
+  readonly lastModified: boolean;
+  readonly setHeaders: StaticOptions["setHeaders"];
+  readonly fallthrough: boolean;
+  readonly fallback: string[] | undefined;
+  readonly maxPathLength: number | undefined;
+}
+
+const KNOWN_OPTIONS = [
+  "index",
+  "extensions",
+  "dotfiles",
+  "precompressed",
+  "compress",
+  "cacheControl",
+  "acceptRanges",
+  "etag",
+  "lastModified",
+  "setHeaders",
+  "fallthrough",
+  "fallback",
+  "maxPathLength",
+] as const;
+
+/** Options that only mean something for a directory. */
+const DIRECTORY_ONLY = ["index", "extensions", "fallback"] as const;
+
+/** What serve-static and send users reach for, and where it lives here. */
+const HINTS: Record<string, string> = {
+  maxAge: "use cacheControl: { maxAge } in seconds (serve-static's maxAge is in milliseconds)",
+  immutable: "use cacheControl: { maxAge, immutable: true }",
+  redirect: "a directory always redirects to its path with a trailing slash",
+  root: "give the directory as the first argument",
+  hidden: 'use dotfiles: "allow"',
+  headers: "use setHeaders(res, path, stat)",
+  brotli: "precompressed .br and .gz variants are served by default (precompressed: true)",
+  gzip: "precompressed .br and .gz variants are served by default (precompressed: true)",
+};
+
+/**
+ * Checks every option of a mount when it is built, with a message that names the option and what
+ * was wrong, so nothing fails later at request time.
+ */
+function settle(fn: string, options: StaticOptions, kind: "directory" | "file"): Settings {
+  if (typeof options !== "object" || options === null || Array.isArray(options)) {
+    throw new TypeError(`${fn}: options must be an object, got ${describe(options)}`);
   }
-  return `public, max-age=${option.maxAge}${option.immutable ? ", immutable" : ""}`;
+  const o = options as Record<string, unknown>;
+  for (const key of Object.keys(o)) {
+    if (o[key] === undefined) continue;
+    if (!(KNOWN_OPTIONS as readonly string[]).includes(key)) {
+      const hint = HINTS[key];
+      throw new TypeError(
+        `${fn}: unknown option ${key}${hint ? `: ${hint}` : ""} (known: ${KNOWN_OPTIONS.join(", ")})`,
+      );
+    }
+    if (kind === "file" && (DIRECTORY_ONLY as readonly string[]).includes(key)) {
+      throw new TypeError(`${fn}: ${key} applies to a directory, not to a single file`);
+    }
+  }
+  const bool = (key: string, fallback: boolean): boolean => {
+    const v = o[key];
+    if (v === undefined) return fallback;
+    if (typeof v !== "boolean")
+      throw new TypeError(`${fn}: ${key} must be true or false, got ${describe(v)}`);
+    return v;
+  };
+
+  let index: string[];
+  if (options.index === undefined) index = ["index.html"];
+  else if (options.index === false) index = [];
+  else {
+    const list = typeof options.index === "string" ? [options.index] : options.index;
+    if (!Array.isArray(list) || list.length === 0) {
+      throw new TypeError(
+        `${fn}: index must be a file name, a list of them, or false, got ${describe(options.index)}`,
+      );
+    }
+    index = list.map((name) => fileName(fn, "index", name));
+  }
+
+  const extensions = options.extensions ?? [];
+  if (!Array.isArray(extensions)) {
+    throw new TypeError(
+      `${fn}: extensions must be a list such as ["html"], got ${describe(extensions)}`,
+    );
+  }
+  for (const ext of extensions) {
+    if (typeof ext !== "string" || !/^[A-Za-z0-9][A-Za-z0-9_-]*(?:\.[A-Za-z0-9_-]+)*$/.test(ext)) {
+      const dot = typeof ext === "string" && ext.startsWith(".");
+      throw new TypeError(
+        `${fn}: extensions must be names without the dot, such as "html"${dot ? ` (write "${ext.slice(1)}")` : ""}, got ${describe(ext)}`,
+      );
+    }
+  }
+
+  const dotfiles = options.dotfiles;
+  if (
+    dotfiles !== undefined &&
+    dotfiles !== "deny" &&
+    dotfiles !== "allow" &&
+    dotfiles !== "ignore"
+  ) {
+    throw new TypeError(
+      `${fn}: dotfiles must be "deny", "allow" or "ignore", got ${describe(dotfiles)}`,
+    );
+  }
+
+  let compressor: Settings["compressor"];
+  const compress = options.compress;
+  if (compress === true) compressor = responseCompressor();
+  else if (typeof compress === "object" && compress !== null) {
+    try {
+      compressor = responseCompressor(compress);
+    } catch (error) {
+      throw new TypeError(`${fn}: compress: ${(error as Error).message}`);
+    }
+  } else if (compress !== undefined && compress !== false) {
+    throw new TypeError(
+      `${fn}: compress must be true, false or compress() options, got ${describe(compress)}`,
+    );
+  }
+
+  const setHeaders = options.setHeaders;
+  if (setHeaders !== undefined && typeof setHeaders !== "function") {
+    throw new TypeError(
+      `${fn}: setHeaders must be a function (res, path, stat), got ${describe(setHeaders)}`,
+    );
+  }
+
+  let fallback: string[] | undefined;
+  if (options.fallback !== undefined && options.fallback !== false) {
+    const f = options.fallback;
+    const decoded =
+      typeof f === "string" && !f.startsWith("/") ? decodePath(encodeURI(f)) : undefined;
+    if (
+      decoded === undefined ||
+      !decoded.ok ||
+      decoded.segments.length === 0 ||
+      decoded.trailingSlash
+    ) {
+      throw new TypeError(
+        `${fn}: fallback must be the path of a file inside the directory, such as "index.html", got ${describe(f)}`,
+      );
+    }
+    fallback = decoded.segments;
+  }
+
+  const maxPathLength = options.maxPathLength;
+  if (maxPathLength !== undefined && (!Number.isSafeInteger(maxPathLength) || maxPathLength < 1)) {
+    throw new TypeError(
+      `${fn}: maxPathLength must be a positive whole number of characters, got ${describe(maxPathLength)}`,
+    );
+  }
+
+  return {
+    index,
+    extensions,
+    dotfiles,
+    precompressed: bool("precompressed", true),
+    compressor,
+    cacheControl: cacheControlValue(fn, options.cacheControl),
+    acceptRanges: bool("acceptRanges", true),
+    etag: bool("etag", true),
+    lastModified: bool("lastModified", true),
+    setHeaders,
+    fallthrough: bool("fallthrough", false),
+    fallback,
+    maxPathLength,
+  };
+}
+
+function fileName(fn: string, option: string, name: unknown): string {
+  if (
+    typeof name !== "string" ||
+    name === "" ||
+    name === "." ||
+    name === ".." ||
+    /[/\\\0-\x1f\x7f]/.test(name)
+  ) {
+    throw new TypeError(
+      `${fn}: ${option} must be plain file names such as "index.html" (no /, \\, . or ..), got ${describe(name)}`,
+    );
+  }
+  return name;
+}
+
+function cacheControlValue(fn: string, option: unknown): string | undefined {
+  if (option === undefined || option === true) return "public, max-age=0";
+  if (option === false) return undefined;
+  if (typeof option === "string") {
+    if (option === "" || !isValidHeaderValue(option)) {
+      throw new TypeError(
+        `${fn}: cacheControl must be a header value without controls, got ${describe(option)}`,
+      );
+    }
+    return option;
+  }
+  if (typeof option !== "object" || option === null) {
+    throw new TypeError(
+      `${fn}: cacheControl must be a string, { maxAge, immutable } or false, got ${describe(option)}`,
+    );
+  }
+  const { maxAge, immutable, ...rest } = option as { maxAge?: unknown; immutable?: unknown };
+  const extra = Object.keys(rest);
+  if (extra.length > 0) {
+    throw new TypeError(`${fn}: cacheControl takes maxAge and immutable, not ${extra.join(", ")}`);
+  }
+  if (typeof maxAge !== "number" || !Number.isSafeInteger(maxAge) || maxAge < 0) {
+    throw new TypeError(
+      `${fn}: cacheControl.maxAge must be a whole number of seconds, got ${describe(maxAge)}`,
+    );
+  }
+  if (immutable !== undefined && typeof immutable !== "boolean") {
+    throw new TypeError(
+      `${fn}: cacheControl.immutable must be true or false, got ${describe(immutable)}`,
+    );
+  }
+  return `public, max-age=${maxAge}${immutable ? ", immutable" : ""}`;
+}
+
+function describe(value: unknown): string {
+  if (typeof value === "string") return JSON.stringify(value);
+  if (typeof value === "function") return "a function";
+  if (Array.isArray(value)) return "a list";
+  if (value === null) return "null";
+  if (typeof value === "object") return "an object";
+  return String(value);
 }
