@@ -55,6 +55,16 @@ export abstract class SluiceRequest<S extends RequestShape = DefaultShape> {
   protected abstract rawHeaders(): Readonly<Record<string, string>>;
   /** The raw body, chunk by chunk; null when there is none. Read once. */
   protected abstract rawBody(): AsyncIterable<Uint8Array> | null;
+  /**
+   * Whether `error`, met while reading the raw body, is the client's doing: the connection closed
+   * or the upload was cut before the body was complete. Such an error is a 400 that nobody is
+   * left to read, and it is not reported; any other error met while reading is a bug, a 500 that
+   * the error hook hears. Engines know which errors their transport raises for a cut, and
+   * override this; by default, an error met once the request's signal has aborted.
+   */
+  protected isClientCut(_error: unknown): boolean {
+    return this.signal.aborted;
+  }
 
   /** Path parameters of the matched route, percent-decoded (validated when the route has a params schema). */
   params: S["params"] = {} as S["params"];
@@ -77,6 +87,7 @@ export abstract class SluiceRequest<S extends RequestShape = DefaultShape> {
   #query: Record<string, string> | undefined;
   #cookies: Record<string, string | undefined> | undefined;
   #bytes: Promise<Uint8Array> | undefined;
+  #bodyReader: "bytes" | "stream" | undefined;
 
   /**
    * The path, percent-encoded as received, without the query (and below the mount prefix inside a
@@ -246,7 +257,7 @@ export abstract class SluiceRequest<S extends RequestShape = DefaultShape> {
    * for await (const chunk of req.stream()) hash.update(chunk);
    */
   stream(): ReadableStream<Uint8Array> {
-    const source = this.#limited();
+    const source = this.#limited("stream");
     const it = source[Symbol.asyncIterator]();
     return new ReadableStream<Uint8Array>({
       async pull(controller) {
@@ -264,7 +275,17 @@ export abstract class SluiceRequest<S extends RequestShape = DefaultShape> {
     });
   }
 
-  async *#limited(): AsyncGenerator<Uint8Array> {
+  async *#limited(reader: "bytes" | "stream"): AsyncGenerator<Uint8Array> {
+    // The body can be read once: bytes() keeps what it read for json(), text() and form(), but
+    // stream() and bytes() cannot both have it. A second reader is a bug in the app, not the
+    // client's fault: a TypeError that says so (a 500, reported), never an empty body.
+    if (this.#bodyReader !== undefined) {
+      throw new TypeError(
+        `the request body was already read by ${this.#bodyReader === "stream" ? "stream()" : "bytes(), json(), text() or form()"}; ` +
+          `${reader === "stream" ? "stream()" : "bytes(), json(), text() and form()"} cannot read it again`,
+      );
+    }
+    this.#bodyReader = reader;
     const limit = this.bodyLimit;
     const declared = this.header("content-length");
     if (declared !== undefined && Number(declared) > limit) throw tooLarge(limit);
@@ -278,7 +299,7 @@ export abstract class SluiceRequest<S extends RequestShape = DefaultShape> {
         yield chunk;
       }
     } catch (err) {
-      if (HTTPError.is(err)) throw err;
+      if (HTTPError.is(err) || !this.isClientCut(err)) throw err;
       // The client went away mid-upload: not a server error, and nobody is left to answer.
       throw new HTTPError(400, "the request body ended before it was complete");
     }
@@ -286,7 +307,7 @@ export abstract class SluiceRequest<S extends RequestShape = DefaultShape> {
 
   async #readAll(): Promise<Uint8Array> {
     const chunks: Uint8Array[] = [];
-    for await (const chunk of this.#limited()) chunks.push(chunk);
+    for await (const chunk of this.#limited("bytes")) chunks.push(chunk);
     return chunks.length === 1 ? chunks[0]! : concatBytes(chunks);
   }
 }

@@ -59,6 +59,7 @@ export class FetchRequest extends SluiceRequest<any> {
   readonly signal: AbortSignal;
   readonly #controller = new AbortController();
   #headers: Record<string, string> | undefined;
+  #cut = false;
 
   constructor(raw: Request, info?: FetchInfo) {
     super();
@@ -89,7 +90,27 @@ export class FetchRequest extends SluiceRequest<any> {
   protected rawBody(): AsyncIterable<Uint8Array> | null {
     const body = this.raw.body;
     if (body === null) return null;
-    // Reading stops early at the body limit: the rest of the body is cancelled, not left locked.
-    return { [Symbol.asyncIterator]: () => readerIterator(body) };
+    return {
+      [Symbol.asyncIterator]: () => {
+        // Reading stops early at the body limit: the rest of the body is cancelled, not left
+        // locked. A body already locked or read (by code that reached for the web Request) throws
+        // here: a bug, not the client's doing.
+        const it = readerIterator(body);
+        return {
+          // Once reading has begun, the stream fails only when its source does: the runtime's
+          // report of a client that cut its upload short.
+          next: () =>
+            it.next().catch((error: unknown) => {
+              this.#cut = true;
+              throw error;
+            }),
+          return: () => it.return!(),
+        };
+      },
+    };
+  }
+
+  protected override isClientCut(): boolean {
+    return this.#cut || this.signal.aborted;
   }
 }

@@ -63,4 +63,17 @@ export class NodeRequest extends SluiceRequest<any> {
   protected rawBody(): AsyncIterable<Uint8Array> | null {
     return this.raw;
   }
+
+  /**
+   * The upload was cut when the socket closed under it (Node then fails the IncomingMessage with
+   * "aborted", ECONNRESET or a premature close), or the request was aborted (client gone,
+   * shutdown).
+   */
+  protected override isClientCut(error: unknown): boolean {
+    if (this.aborted || this.raw.destroyed || this.raw.socket?.destroyed) return true;
+    const code = (error as { code?: unknown } | null)?.code;
+    return (
+      code === "ECONNRESET" || code === "ECONNABORTED" || code === "ERR_STREAM_PREMATURE_CLOSE"
+    );
+  }
 }
