@@ -115,6 +115,10 @@ export function compressResponse<R extends SluiceResponse>(
 /**
  * `compressResponse` with its options checked once, up front (a TypeError for a bad one), for a
  * mount that compresses many responses.
+ *
+ * @example
+ * const compressed = responseCompressor({ encodings: ["gzip"] });
+ * return compressed(req, await file.prepare(req));
  * @internal
  */
 export function responseCompressor(

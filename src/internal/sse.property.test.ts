@@ -7,7 +7,8 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import fc from "fast-check";
 import { assertLinear } from "../../test/helpers/linear.ts";
-import { type ParsedEvent, SSEParser } from "../testing/sse-parser.ts";
+// Through the public testing entry, which keeps exporting the parser wherever it lives.
+import { type ParsedEvent, SSEParser } from "../testing/index.ts";
 import { formatData, formatEvent, type SSEEvent, SSEFormatError } from "./sse.ts";
 
 const RUNS = { numRuns: 300 };
