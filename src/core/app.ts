@@ -1,5 +1,5 @@
 import { HTTPError } from "../http/errors.ts";
-import { decodePath, underPrefix } from "../http/paths.ts";
+import { decodePath, readSegments, underPrefix } from "../http/paths.ts";
 import type { SluiceRequest } from "../http/request.ts";
 import type { TemplateEngine } from "../http/templates.ts";
 import type { SluiceResponse } from "../responses/base.ts";
@@ -218,8 +218,8 @@ export class AppCore implements Mountable, AppPort {
    * Adds middleware for the whole app (around routing, so it sees 404s and 405s too), or for the
    * paths below a prefix. A prefix is matched on decoded path segments, read the same way the
    * static file server reads a path (`decodePath`), so no encoding trick (`%2F`, `//`,
-   * `%70rivate`) slips past a guard; a path that cannot be read that way is refused before any
-   * middleware runs.
+   * `%70rivate`) slips past a guard; where a path holds a segment that reading refuses (`..`, an
+   * encoded slash), the guard runs (it fails closed) and the file server refuses the path anyway.
    *
    * @example
    * app.use(async (req, next) => (await next()).setHeader("x-frame-options", "DENY"));
@@ -347,22 +347,15 @@ export class AppCore implements Mountable, AppPort {
     if (this.#templates) req.templates = this.#templates;
     const layers = this.#layers;
     if (layers.length === 0) return this.#route(req);
-    // Only the middleware that applies to this path runs; the path is decoded once for all the
-    // scoped ones, the way the file server will read it.
-    let segments: string[] | undefined;
+    // Only the middleware that applies to this path runs; the path is read once for all the
+    // scoped ones, the way the file server will read it (failing closed where it cannot be).
+    let read: ReturnType<typeof readSegments> | undefined;
     const applicable: Middleware[] = [];
     for (const layer of layers) {
       if (layer.segments === null) applicable.push(layer.mw);
       else {
-        if (segments === undefined) {
-          const decoded = decodePath(req.path);
-          // A path the file server would refuse is refused here too, before any guard is asked:
-          // the two can never disagree about what it names.
-          if (!decoded.ok)
-            throw new HTTPError(decoded.status, `the path is refused: ${decoded.reason}`);
-          segments = decoded.segments;
-        }
-        if (underPrefix(segments, layer.segments)) applicable.push(layer.mw);
+        read ??= readSegments(req.path);
+        if (underPrefix(read, layer.segments)) applicable.push(layer.mw);
       }
     }
     if (applicable.length === 0) return this.#route(req);

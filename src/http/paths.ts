@@ -41,43 +41,78 @@ export const MAX_PATH_SEGMENTS = 64;
  * decodePath("/%2e%2e/etc/passwd"); // { ok: false, status: 403, reason: "dot segment in path" }
  */
 export function decodePath(rawPath: string, opts?: { maxLength?: number }): DecodedPath {
-  const maxLength = opts?.maxLength ?? MAX_PATH_LENGTH;
-  if (rawPath.length > maxLength) return fail(414, "path too long");
+  const read = readSegments(rawPath, opts?.maxLength);
+  if (read.refused !== undefined) return read.refused;
+  return { ok: true, segments: read.segments, trailingSlash: rawPath.endsWith("/") };
+}
 
+/**
+ * A path read for matching against middleware prefixes: the segments `decodePath` accepts, in
+ * order, up to the first it refuses (then `refused` says why). A guard must never be skipped for a
+ * path the file server would read differently, so a refused segment counts as matching any prefix
+ * segment at its place (see `underPrefix`); segments after it are not read at all.
+ *
+ * @example
+ * readSegments("/static/..%2Fprivate"); // { segments: ["static"], refused: { ok: false, status: 403, ... } }
+ */
+export function readSegments(
+  rawPath: string,
+  maxLength = MAX_PATH_LENGTH,
+): { segments: string[]; refused?: Extract<DecodedPath, { ok: false }> } {
   const segments: string[] = [];
+  if (rawPath.length > maxLength) return { segments, refused: fail(414, "path too long") };
   for (const raw of rawPath.split("/")) {
     if (raw === "") continue;
-    if (segments.length === MAX_PATH_SEGMENTS) return fail(414, "too many path segments");
+    if (segments.length === MAX_PATH_SEGMENTS)
+      return { segments, refused: fail(414, "too many path segments") };
     let segment = raw;
     if (raw.includes("%")) {
       try {
         segment = decodeURIComponent(raw);
       } catch {
-        return fail(400, "malformed percent-encoding");
+        return { segments, refused: fail(400, "malformed percent-encoding") };
       }
     }
-    if (hasControl(segment)) return fail(400, "control character in path");
-    if (segment === "." || segment === "..") return fail(403, "dot segment in path");
-    if (segment.includes("/") || segment.includes("\\")) return fail(403, "separator in segment");
-    if (isDriveLetter(segment)) return fail(403, "drive letter in path");
+    const problem = refusal(segment);
+    if (problem !== undefined) return { segments, refused: problem };
     segments.push(segment);
   }
-  return { ok: true, segments, trailingSlash: rawPath.endsWith("/") };
+  return { segments };
+}
+
+/** Why a decoded segment is refused, or undefined. */
+function refusal(segment: string): Extract<DecodedPath, { ok: false }> | undefined {
+  if (hasControl(segment)) return fail(400, "control character in path");
+  if (segment === "." || segment === "..") return fail(403, "dot segment in path");
+  if (segment.includes("/") || segment.includes("\\")) return fail(403, "separator in segment");
+  if (isDriveLetter(segment)) return fail(403, "drive letter in path");
+  return undefined;
 }
 
 /**
- * True when `segments` starts with every segment of `prefix`.
+ * True when a path read by `readSegments` lies under `prefix` (decoded segments). It fails closed:
+ * where the path holds a segment the reading refused (`..`, an encoded slash, a bad escape), that
+ * segment matches whatever the prefix has there, so a guard runs rather than being skipped; the
+ * static server refuses such a path anyway. A path whose segments differ from the prefix before any
+ * refusal is not under it, so `/api/a%2Fb` never meets a guard on `/admin`.
  *
  * @example
- * underPrefix(["static", "private", "a.txt"], ["static", "private"]); // true
+ * underPrefix(readSegments("/static/private/a.txt"), ["static", "private"]); // true
+ * underPrefix(readSegments("/static/%2e%2e/private"), ["static", "private"]); // true (fails closed)
  */
-export function underPrefix(segments: readonly string[], prefix: readonly string[]): boolean {
-  if (segments.length < prefix.length) return false;
-  for (let i = 0; i < prefix.length; i++) if (segments[i] !== prefix[i]) return false;
+export function underPrefix(
+  path: { segments: readonly string[]; refused?: unknown },
+  prefix: readonly string[],
+): boolean {
+  const segments = path.segments;
+  for (let i = 0; i < prefix.length; i++) {
+    if (i >= segments.length) return path.refused !== undefined;
+    if (segments[i] !== prefix[i]) return false;
+  }
   return true;
 }
 
-function fail(status: 400 | 403 | 414, reason: string): DecodedPath {
+function fail(status: 400 | 403 | 414, reason: string): Extract<DecodedPath, { ok: false }> {
   return { ok: false, status, reason };
 }
 
