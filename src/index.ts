@@ -5,6 +5,25 @@
 
 // The app
 export { App } from "./app.ts";
+// Broadcast channels
+export {
+  type ChannelBackend,
+  compareIds,
+  isChannelId,
+  type StoredEvent,
+} from "./channels/backend.ts";
+export {
+  Channel,
+  type ChannelEvent,
+  type ChannelGap,
+  ChannelOverrunError,
+  Channels,
+  type ChannelsOptions,
+  type EventsOptions,
+  isChannelName,
+  type SubscribeOptions,
+} from "./channels/channel.ts";
+export { MemoryBackend, type MemoryBackendOptions } from "./channels/memory.ts";
 export { AppCore } from "./core/app.ts";
 export { coerce } from "./core/coerce.ts";
 export type { AppPort, ErrorContext, ErrorHook, StreamStats } from "./core/port.ts";

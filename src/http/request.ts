@@ -49,6 +49,12 @@ export abstract class SluiceRequest<S extends RequestShape = DefaultShape> {
   abstract readonly ip: string | undefined;
   /** Aborts when the client goes away before the response is complete, or the server shuts down. */
   abstract readonly signal: AbortSignal;
+  /**
+   * Ends the exchange as if the client had left: `signal` aborts with `reason`, a stream being
+   * sent ends as aborted (its teardown runs) and the client sees it cut short. A broadcast channel
+   * uses it to drop a subscriber that fell too far behind.
+   */
+  abstract abort(reason: unknown): void;
   /** One header's value (names are case-insensitive), or undefined. */
   abstract header(name: string): string | undefined;
   /** All header fields as received, lower-case names. */
