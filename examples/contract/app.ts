@@ -4,10 +4,13 @@ import { z } from "zod";
 import { compress } from "../../src/compress/index.ts";
 import {
   App,
+  type Channel,
+  Channels,
   CSVResponse,
   EmptyResponse,
   HeaderError,
   HTTPError,
+  isChannelName,
   isLocalPath,
   isValidHeaderValue,
   JSONResponse,
@@ -33,11 +36,26 @@ export interface ContractOptions {
   staticDir: string;
   /** The file served by /file. */
   bigFile: string;
+  /** The broadcast channels of /channel/NAME (default: in memory, the default history and queue). */
+  channels?: Channels;
 }
 
 const Row = z.object({ i: z.number().int(), sq: z.number().int() });
 const ItemIn = z.object({ name: z.string().min(1).max(100), qty: z.number().int().min(1) });
 const Item = ItemIn.extend({ id: z.number().int() });
+/** A channel's data and optional event name, as POST /channel/NAME takes them. */
+function channelPost(body: unknown): { data: unknown; event: string | undefined } {
+  if (typeof body !== "object" || body === null || Array.isArray(body) || !("data" in body)) {
+    throw new HTTPError(400, 'the body must be a JSON object {"data": any JSON, "event"?: string}');
+  }
+  const { data, event } = body as { data: unknown; event?: unknown };
+  if (event !== undefined && typeof event !== "string")
+    throw new HTTPError(400, "event must be a string");
+  if (event !== undefined && /[\r\n\0]/.test(event))
+    throw new HTTPError(400, "event must not contain CR, LF or NUL");
+  return { data, event };
+}
+
 /** A non-negative integer query parameter, or the default; anything else is a 400. */
 function int(value: string | undefined, fallback: number, name: string): number {
   if (value === undefined || value === "") return fallback;
@@ -90,6 +108,7 @@ function asBadRequest<T>(build: () => T): T {
 export function createContractApp(options: ContractOptions): App {
   const app = new App();
   let nextId = 1;
+  const channels = options.channels ?? new Channels();
 
   app.get("/json", () => ({ hello: "world" }));
   app.get("/text", () => new TextResponse("hello, world"));
@@ -259,6 +278,40 @@ export function createContractApp(options: ContractOptions): App {
     const filename = req.query.filename || req.params.name;
     return new FileResponse(path, { filename, disposition: "attachment" });
   });
+  // Broadcast channels: the name is checked after percent-decoding; a path with more segments (an
+  // encoded or a real "/") names no channel either.
+  const channel = (name: string): Channel => {
+    if (!isChannelName(name))
+      throw new HTTPError(400, "NAME must be 1-200 characters of A-Z a-z 0-9 . _ ~ -");
+    return channels.channel(name);
+  };
+  app.get(
+    "/channel/:name",
+    {
+      summary: "Subscribe to a broadcast channel (resumes after Last-Event-ID or ?lastEventId=)",
+      tags: ["channels"],
+      responses: { 200: sseOf(z.unknown(), { description: "the channel's events, then live" }) },
+    },
+    (req) => {
+      const ch = channel(req.params.name);
+      return ch.subscribe(req, { limit: optionalInt(req.query.n, "n") });
+    },
+  );
+  app.post(
+    "/channel/:name",
+    { summary: "Publish one event to a broadcast channel", tags: ["channels"] },
+    async (req) => {
+      const ch = channel(req.params.name);
+      const { data, event } = channelPost(await req.json());
+      return new JSONResponse({ id: await ch.publish(data, { event }) }, { status: 201 });
+    },
+  );
+  const badName = () => {
+    throw new HTTPError(400, "NAME must be 1-200 characters of A-Z a-z 0-9 . _ ~ -");
+  };
+  app.get("/channel/*", { hidden: true }, badName);
+  app.post("/channel/*", { hidden: true }, badName);
+
   app.get("/__stats", () => ({
     streams: { ...app.stats.streams },
     teardowns: app.stats.teardowns,

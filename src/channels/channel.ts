@@ -126,6 +126,8 @@ export class Channels {
   #closed = false;
 
   constructor(options: ChannelsOptions = {}) {
+    if (options.backend !== undefined && options.history !== undefined)
+      throw new TypeError("history is an option of the backend when one is given");
     this.backend = options.backend ?? new MemoryBackend({ history: options.history });
     this.queue = options.queue ?? 1024;
     if (!Number.isSafeInteger(this.queue) || this.queue < 1)
