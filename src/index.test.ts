@@ -82,6 +82,7 @@ const SURFACE: Record<string, string[]> = {
   "./openapi": ["OpenAPIResponse", "openAPIDocument", "serveOpenAPI", "toJSONSchema"],
   "./templates": ["TemplateError", "TemplateResponse", "checkTemplateName", "liquidEngine"],
   "./compress": ["availableEncodings", "compress", "compressResponse", "isCompressible"],
+  "./redis": ["RedisBackend"],
 };
 
 /** The entries package.json exports (the built files), and the source each is built from. */

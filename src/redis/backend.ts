@@ -10,7 +10,7 @@ export interface RedisBackendOptions {
   /** The server, `redis[s]://[[user]:password@]host[:port][/db]` (default redis://127.0.0.1:6379). */
   url?: string;
   /** More options for node-redis's `createClient` (TLS, credentials, `socket.reconnectStrategy`...). */
-  client?: Omit<RedisClientOptions, "url">;
+  client?: Omit<RedisClientOptions, "url" | "RESP">;
   /** Prefix of each channel's stream key (default `sluice:channel:`). */
   prefix?: string;
   /**
@@ -87,7 +87,13 @@ export class RedisBackend implements ChannelBackend {
       throw new RangeError("history must be a positive integer");
     this.#timeout = options.timeout ?? 5000;
     this.#onError = options.onError ?? logTransitions();
-    this.#cmd = createClient({ ...options.client, url: options.url ?? "redis://127.0.0.1:6379" });
+    // RESP2: the replies read here (arrays of ids and fields) have one shape in every node-redis
+    // version; RESP3 would turn some of them into maps.
+    this.#cmd = createClient({
+      ...options.client,
+      url: options.url ?? "redis://127.0.0.1:6379",
+      RESP: 2,
+    }) as unknown as Client;
     this.#block = this.#cmd.duplicate();
     // node-redis emits "error" for every failed (re)connection attempt; without a listener an
     // EventEmitter would throw it.
@@ -256,21 +262,25 @@ export class RedisBackend implements ChannelBackend {
   /**
    * XREAD silently skips entries that trimming removed. A reader can only have been overtaken when
    * it got a full batch (a trimmed stream still holds `history` entries, all after its cursor), so
-   * only then it asks whether anything after its cursor was deleted. Redis 7 says so directly
-   * (XINFO STREAM max-deleted-entry-id); before 7, the cursor's own entry must still be held.
+   * only then it asks (XINFO STREAM) whether the stream still starts at or before its cursor:
+   * trimming removes from the front, so then nothing after the cursor was removed. An entry
+   * deleted after the cursor (XDEL, `max-deleted-entry-id`) counts as lost too.
    */
   async #overtaken(key: string, cursor: string): Promise<boolean> {
     try {
       const info = (await this.#cmd.sendCommand(["XINFO", "STREAM", key], {
         timeout: this.#timeout,
       })) as unknown[];
-      const at = info.indexOf("max-deleted-entry-id");
-      if (at >= 0) return compareIds(String(info[at + 1]), cursor) > 0;
-      if (cursor === "0-0") return false;
-      const held = (await this.#cmd.sendCommand(["XRANGE", key, cursor, cursor], {
-        timeout: this.#timeout,
-      })) as Entry[];
-      return held.length === 0;
+      const field = (name: string) => {
+        const at = info.indexOf(name);
+        return at === -1 ? undefined : info[at + 1];
+      };
+      const deleted = field("max-deleted-entry-id");
+      if (typeof deleted === "string" && compareIds(deleted, cursor) > 0) return true;
+      // Redis 7 records where the stream starts; before 7, its first entry says it.
+      const first =
+        field("recorded-first-entry-id") ?? (field("first-entry") as Entry | null)?.[0] ?? "0-0";
+      return compareIds(String(first), cursor) > 0;
     } catch (error) {
       this.#onError(error);
       // Cannot tell: the subscribers resume from the history, which tells gaps exactly.
