@@ -9,6 +9,7 @@ import { fileURLToPath } from "node:url";
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import { createContractApp } from "../examples/contract/app.ts";
+import { createShowcaseApp } from "../examples/showcase/app.ts";
 import { type App, Channels } from "../src/index.ts";
 import { serve } from "../src/node/index.ts";
 import { events, testClient } from "../src/testing/index.ts";
@@ -448,4 +449,63 @@ describe("the contract app process (in memory)", () => {
       await app.stop();
     }
   });
+});
+
+describe("the showcase's channels", () => {
+  for (const mode of MODES) {
+    it(
+      `shows a chat message in every open tab, and a new tab starts with the history (${mode})`,
+      BOUND,
+      async () => {
+        const channels = new Channels({ keepalive: false });
+        const { app, stop } = createShowcaseApp({ channels });
+        const client = testClient(app, mode);
+        try {
+          const tabs = [];
+          for (let k = 0; k < 3; k++) tabs.push(events(await client.fetch("/room/events")));
+          const sent = await client.fetch("/room/messages", json({ name: " ada ", text: "hello" }));
+          assert.equal(sent.status, 201);
+          for (const tab of tabs) {
+            const ev = (await within(tab.next(), 2000, "the message")).value!;
+            assert.equal(ev.event, "message");
+            assert.deepEqual(JSON.parse(ev.data), { name: "ada", text: "hello" });
+            await tab.return(undefined);
+          }
+          await problem(await client.fetch("/room/messages", json({ name: "x", text: "" })), 422);
+          const late = events(await client.fetch("/room/events"));
+          assert.deepEqual(JSON.parse((await within(late.next(), 2000, "history")).value!.data), {
+            name: "ada",
+            text: "hello",
+          });
+          await late.return(undefined);
+        } finally {
+          stop();
+          await client.close();
+        }
+      },
+    );
+  }
+
+  it(
+    "ends each chart connection after 15 ticks; the reconnect resumes after the last tick drawn",
+    BOUND,
+    async () => {
+      const channels = new Channels({ keepalive: false });
+      const { app, stop } = createShowcaseApp({ channels });
+      try {
+        const ticks = channels.channel("ticks");
+        const ids = [];
+        for (let i = 0; i < 40; i++)
+          ids.push(await ticks.publish({ at: `t${i}`, value: i }, { event: "tick" }));
+        const res = await app.fetch(
+          new Request("http://x/live/events", { headers: { "last-event-id": ids[10]! } }),
+        );
+        const got = [];
+        for await (const ev of events(res)) got.push(ev.id);
+        assert.deepEqual(got, ids.slice(11, 26));
+      } finally {
+        stop();
+      }
+    },
+  );
 });

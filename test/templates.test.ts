@@ -362,6 +362,7 @@ for (const mode of MODES) {
           "/go",
           "/oops",
           "/live",
+          "/room",
           "/chat",
           "/export.ndjson",
           "/export.csv",

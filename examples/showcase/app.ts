@@ -6,6 +6,8 @@ import { fileURLToPath } from "node:url";
 import { z } from "zod";
 import {
   App,
+  type Channel,
+  Channels,
   CSVResponse,
   escapeHTML,
   HTMLResponse,
@@ -14,10 +16,7 @@ import {
   NDJSONResponse,
   ndjsonOf,
   RedirectResponse,
-  type ServerSentEvent,
-  type SluiceRequest,
   SSEResponse,
-  sse,
   sseOf,
 } from "../../src/index.ts";
 import { staticMount } from "../../src/node/index.ts";
@@ -37,36 +36,27 @@ function page(title: string, body: string): HTMLResponse {
 <body><p><a href="/">Sluice showcase</a></p><h1>${escapeHTML(title)}</h1>${body}</body></html>`);
 }
 
-const ticks: { id: number; at: string; value: number }[] = [];
-let nextTick = 0;
+/** The last tick values, for the dashboard's figures. */
+const recent: { at: string; value: number }[] = [];
 
-/** A ticker shared by every live-feed client, keeping the last 100 events for resumption. */
-function tick(): void {
-  ticks.push({
-    id: nextTick++,
-    at: new Date().toISOString(),
-    value: Math.round(Math.random() * 1000) / 10,
-  });
-  if (ticks.length > 100) ticks.shift();
-}
-
-async function* feed(
-  req: SluiceRequest<any>,
-): AsyncGenerator<ServerSentEvent<z.infer<typeof TickSchema>>> {
-  // Resume: an EventSource that reconnects sends the last id it saw; replay what came after it.
-  const last = Number(req.lastEventId ?? Number.NaN);
-  let cursor = Number.isInteger(last) ? last + 1 : Math.max(0, nextTick - 1);
-  // Each connection ends after 10 events so the page shows the reconnect-and-resume at work.
-  for (let sent = 0; sent < 10; ) {
-    const event = ticks.find((t) => t.id >= cursor);
-    if (event === undefined) {
-      await sleep(200, undefined, { signal: req.signal });
-      continue;
-    }
-    cursor = event.id + 1;
-    sent++;
-    yield sse({ id: event.id, event: "tick", data: event, retry: 1000 });
-  }
+/**
+ * The ticker: one value a second, a random walk, published to the `ticks` channel. Every open chart
+ * gets each tick from the channel; one that reconnects (or a server restarted with Redis) resumes
+ * after the last tick it drew, so its line has no hole.
+ */
+function startTicker(ticks: Channel<Tick>): () => void {
+  let value = 50;
+  const tick = () => {
+    value = Math.min(100, Math.max(0, value + (Math.random() - 0.5) * 8));
+    const t = { at: new Date().toISOString(), value: Math.round(value * 10) / 10 };
+    recent.push(t);
+    if (recent.length > 100) recent.shift();
+    ticks.publish(t, { event: "tick" }).catch((err) => console.error("ticker:", err.message));
+  };
+  tick();
+  const timer = setInterval(tick, 1000);
+  timer.unref();
+  return () => clearInterval(timer);
 }
 
 const DASHBOARD_DELAY_MS = 1500;
@@ -74,12 +64,12 @@ const DASHBOARD_DELAY_MS = 1500;
 /** The dashboard's figures, as a slow query would deliver them. */
 async function dashboardStats(signal: AbortSignal): Promise<{ label: string; value: string }[]> {
   await sleep(DASHBOARD_DELAY_MS, undefined, { signal }).catch(() => {});
-  const values = ticks.map((t) => t.value);
+  const values = recent.map((t) => t.value);
   const mean = values.reduce((a, b) => a + b, 0) / Math.max(values.length, 1);
   return [
     { label: "ticks kept", value: String(values.length) },
     { label: "mean tick value", value: mean.toFixed(1) },
-    { label: "last tick", value: ticks.at(-1)?.at ?? "none" },
+    { label: "last tick", value: recent.at(-1)?.at ?? "none" },
     { label: "server uptime", value: `${process.uptime().toFixed(0)} s` },
     { label: "heap used", value: `${(process.memoryUsage().heapUsed / 2 ** 20).toFixed(1)} MiB` },
   ];
@@ -93,7 +83,12 @@ const CountQuery = z.object({ n: z.coerce.number().int().min(0).max(1_000_000).o
 const Hello = z.object({ hello: z.string() });
 const Status = z.object({ ok: z.boolean() });
 const RowSchema = z.object({ i: z.number().int(), sq: z.number().int() });
-const TickSchema = z.object({ id: z.number().int(), at: z.string(), value: z.number() });
+const TickSchema = z.object({ at: z.string(), value: z.number() });
+type Tick = z.infer<typeof TickSchema>;
+const MessageSchema = z.object({
+  name: z.string().trim().min(1).max(40),
+  text: z.string().trim().min(1).max(500),
+});
 const ChunkSchema = z.union([
   z.object({
     id: z.string(),
@@ -149,18 +144,22 @@ function mediaDir(): string {
 }
 
 /**
- * The showcase: a landing page linking one example per response type, and a streamed dashboard,
- * both rendered from templates (templates/*.liquid).
+ * The showcase: a landing page linking one example per response type, a streamed dashboard, a live
+ * chart and a chat room on broadcast channels (in memory, or in Redis when `channels` says so).
  *
  * @example
- * const app = createShowcaseApp();
- * await app.listen({ port: 3000 });
+ * const { app } = createShowcaseApp();
+ * await serve(app, { port: 3000 });
  */
-export function createShowcaseApp(): { app: App; stop: () => void } {
+export function createShowcaseApp(options: { channels?: Channels } = {}): {
+  app: App;
+  stop: () => void;
+} {
   const app = new App();
-  const timer = setInterval(tick, 1000);
-  timer.unref();
-  tick();
+  const channels = options.channels ?? new Channels({ history: 300 });
+  const ticks = channels.channel("ticks", { schema: TickSchema });
+  const chat = channels.channel("chat", { schema: MessageSchema });
+  const stopTicker = startTicker(ticks);
 
   app.templates(liquidEngine({ dir: fileURLToPath(new URL("./templates", import.meta.url)) }));
   app.get(
@@ -212,36 +211,93 @@ export function createShowcaseApp(): { app: App; stop: () => void } {
     throw new HTTPError(418, "this teapot refuses to brew coffee");
   });
 
-  app.get(
-    "/live",
-    { summary: "A live SSE feed that resumes after a reconnect", tags: ["pages"] },
-    () =>
-      page(
-        "Live feed",
-        `<p>Events from <code>/live/events</code>. The server closes each connection after 10 events;
-the browser reconnects with <code>Last-Event-ID</code> and the feed resumes where it stopped, without gaps.</p>
-<p class="muted" id="state">connecting…</p><pre id="log"></pre>
+  app.get("/live", { summary: "A live chart on a broadcast channel", tags: ["pages"] }, () =>
+    page(
+      "Live chart",
+      `<p>One tick a second from a channel (<code>/live/events</code>). The server ends each
+connection after 15 events; the browser reconnects with <code>Last-Event-ID</code> and the channel
+replays what it missed, so the line never breaks. Started with <code>REDIS_URL</code>, the history
+lives in Redis: restart the server and the line carries on where it stopped.</p>
+<p class="muted" id="state">connecting…</p>
+<svg id="chart" viewBox="0 0 600 200" style="width:100%;background:#f7f9fc;border-radius:6px">
+<polyline id="line" fill="none" stroke="#0b62c4" stroke-width="2" points=""/></svg>
+<p class="muted"><span id="count">0</span> ticks drawn, <span id="reconnects">0</span> reconnects, <span id="gaps">0</span> gaps</p>
 <script>
-const log = document.getElementById("log"), state = document.getElementById("state");
+const state = document.getElementById("state"), line = document.getElementById("line");
+const points = [];
+let opened = 0, gaps = 0, drawn = 0;
 const es = new EventSource("/live/events");
-let connections = 0;
-es.onopen = () => { connections++; state.textContent = "connected (connection " + connections + ")"; };
+es.onopen = () => { state.textContent = "connected"; document.getElementById("reconnects").textContent = String(Math.max(0, opened++)); };
 es.onerror = () => { state.textContent = "reconnecting…"; };
+es.addEventListener("gap", () => { gaps++; points.push(null); document.getElementById("gaps").textContent = gaps; });
 es.addEventListener("tick", (e) => {
-  const t = JSON.parse(e.data);
-  log.textContent = "#" + e.lastEventId + "  " + t.at + "  " + t.value + "\\n" + log.textContent;
+  points.push(JSON.parse(e.data).value);
+  if (points.length > 120) points.shift();
+  document.getElementById("count").textContent = String(++drawn);
+  // A gap (told by the channel, never hidden) starts a new stretch of line.
+  let d = "", x = 600 - (points.length - 1) * 5;
+  for (const v of points) { if (v !== null) d += x + "," + (195 - v * 1.9).toFixed(1) + " "; x += 5; }
+  line.setAttribute("points", d);
 });
 </script>`,
-      ),
+    ),
   );
   app.get(
     "/live/events",
     {
-      summary: "Live ticks, resumable with Last-Event-ID",
+      summary: "Live ticks from a channel, resumable with Last-Event-ID",
       tags: ["streams"],
-      responses: { 200: sseOf(TickSchema, { events: ["tick"] }) },
+      responses: { 200: sseOf(TickSchema, { events: ["tick", "gap"] }) },
     },
-    (req) => new SSEResponse(feed(req), { keepalive: 15000 }),
+    (req) => ticks.subscribe(req, { limit: 15 }),
+  );
+
+  app.get("/room", { summary: "A chat room every open tab shows", tags: ["pages"] }, () =>
+    page(
+      "Chat room",
+      `<p>Messages go to a broadcast channel; every open tab (open another) gets each one once,
+and a new tab starts with the recent history.</p>
+<form id="send"><input name="name" placeholder="name" maxlength="40" required style="width:8rem">
+<input name="text" placeholder="say something" maxlength="500" required style="width:22rem">
+<button>Send</button></form><p class="muted" id="error"></p><ul id="messages"></ul>
+<script>
+const list = document.getElementById("messages"), error = document.getElementById("error");
+const es = new EventSource("/room/events");
+es.addEventListener("message", (e) => {
+  const m = JSON.parse(e.data), li = document.createElement("li");
+  li.textContent = m.name + ": " + m.text;
+  list.prepend(li);
+});
+document.getElementById("send").onsubmit = async (ev) => {
+  ev.preventDefault();
+  const form = new FormData(ev.target);
+  const res = await fetch("/room/messages", { method: "POST", headers: { "content-type": "application/json" },
+    body: JSON.stringify({ name: form.get("name"), text: form.get("text") }) });
+  error.textContent = res.ok ? "" : (await res.json()).detail;
+  if (res.ok) ev.target.elements.text.value = "";
+};
+</script>`,
+    ),
+  );
+  app.get(
+    "/room/events",
+    {
+      summary: "The chat room's messages: the recent history, then live",
+      tags: ["streams"],
+      responses: { 200: sseOf(MessageSchema, { events: ["message", "gap"] }) },
+    },
+    (req) => chat.subscribe(req, { fromStart: true }),
+  );
+  app.post(
+    "/room/messages",
+    {
+      summary: "Say something in the chat room",
+      tags: ["streams"],
+      body: MessageSchema,
+      responses: { 201: z.object({ id: z.string() }) },
+    },
+    async (req) =>
+      new JSONResponse({ id: await chat.publish(req.body, { event: "message" }) }, { status: 201 }),
   );
 
   app.get("/chat", { summary: "An LLM answer streamed token by token", tags: ["pages"] }, () =>
@@ -348,5 +404,11 @@ Partial Content), and a reload revalidates with <code>If-None-Match</code> (304)
 
   serveOpenAPI(app, { info: { title: "Sluice showcase", version: "1.0.0" } });
 
-  return { app, stop: () => clearInterval(timer) };
+  return {
+    app,
+    stop: () => {
+      stopTicker();
+      void channels.close();
+    },
+  };
 }

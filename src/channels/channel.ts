@@ -2,8 +2,8 @@ import { HTTPError } from "../http/errors.ts";
 import type { SluiceRequest } from "../http/request.ts";
 import { formatEvent, PING, SSEFormatError } from "../internal/sse.ts";
 import { SchemaError, type StandardSchemaV1 } from "../internal/standard-schema.ts";
+import type { Chunk, Encoder } from "../responses/body.ts";
 import { SSEResponse } from "../responses/sse.ts";
-import type { Chunk, Encoder } from "../responses/stream.ts";
 import { type ChannelBackend, compareIds, isChannelId, type StoredEvent } from "./backend.ts";
 import { MemoryBackend } from "./memory.ts";
 
@@ -55,6 +55,11 @@ export interface SubscribeOptions {
   lastEventId?: string;
   /** End the response cleanly after this many events (a gap is not counted). */
   limit?: number;
+  /**
+   * A subscriber with no id to resume after starts with everything the history holds (a chat
+   * room showing its recent messages), instead of with the next live event.
+   */
+  fromStart?: boolean;
 }
 
 /** Options of `Channel.events`. */
@@ -65,6 +70,8 @@ export interface EventsOptions {
   signal?: AbortSignal;
   /** End the iteration after this many events (a gap is not counted). */
   limit?: number;
+  /** Without `after`: start with everything the history holds, not with the next live event. */
+  fromStart?: boolean;
 }
 
 /**
@@ -338,6 +345,7 @@ class Subscription<Out> implements AsyncIterableIterator<Out> {
     output: Output<Out>,
     options: {
       after: string | undefined;
+      fromStart: boolean | undefined;
       limit: number | undefined;
       sse: boolean;
       onOverrun: (error: ChannelOverrunError) => void;
@@ -350,16 +358,16 @@ class Subscription<Out> implements AsyncIterableIterator<Out> {
     this.#limit = options.limit ?? Number.POSITIVE_INFINITY;
     this.#onOverrun = options.onOverrun;
     this.#last = options.after;
-    this.#replaying = options.after !== undefined;
-    this.ready = this.#start(options.after);
+    this.#replaying = options.after !== undefined || options.fromStart === true;
+    this.ready = this.#start(this.#replaying);
     this.ready.catch(() => {});
   }
 
   /** Live first, then (for a fresh subscriber) where live begins: nothing before it is sent. */
-  async #start(after: string | undefined): Promise<void> {
+  async #start(replaying: boolean): Promise<void> {
     const attached = this.#channels.attach(this.#name, this as Subscription<unknown>);
     // Asked for at once (before any await), so a local backend answers as of the attach.
-    const last = after === undefined ? this.#channels.backend.last(this.#name) : undefined;
+    const last = replaying ? undefined : this.#channels.backend.last(this.#name);
     try {
       await attached;
       if (last !== undefined) {
@@ -626,6 +634,7 @@ export class Channel<T = unknown, In = T> {
   ): Promise<SSEResponse<T>> {
     const sub = new Subscription<Chunk>(this.#channels, this.name, SSE_OUTPUT, {
       after: options.lastEventId ?? resumeId(req),
+      fromStart: options.fromStart,
       limit: options.limit,
       sse: true,
       onOverrun: (error) => req.abort(error),
@@ -659,6 +668,7 @@ export class Channel<T = unknown, In = T> {
     };
     const sub = new Subscription(this.#channels, this.name, output, {
       after: options.after,
+      fromStart: options.fromStart,
       limit: options.limit,
       sse: false,
       onOverrun: () => {},
