@@ -27,6 +27,8 @@ import { type Results, renderTable, renderTargets } from "./lib/report.ts";
 import { CLIENT_CPU, killAll, PEERS, type RunningServer, startServer } from "./lib/server.ts";
 import { measureCeiling } from "./measures/ceiling.ts";
 import { check, reference } from "./measures/check.ts";
+import { fanout } from "./measures/fanout.ts";
+import { fanoutRedis } from "./measures/fanout-redis.ts";
 import { file } from "./measures/file.ts";
 import { idle } from "./measures/idle.ts";
 import { json } from "./measures/json.ts";
@@ -70,7 +72,11 @@ if (!has("wrk") && process.getuid?.() === 0) {
   log("installing wrk (apt-get)…");
   execSync("apt-get update -qq && apt-get install -y -qq wrk", { stdio: "inherit" });
 }
-for (const cmd of ["wrk", "curl", "taskset"])
+if (!has("redis-server") && process.getuid?.() === 0) {
+  log("installing redis-server (apt-get)…");
+  execSync("apt-get update -qq && apt-get install -y -qq redis-server", { stdio: "inherit" });
+}
+for (const cmd of ["wrk", "curl", "taskset", "redis-server"])
   if (!has(cmd))
     throw new Error(
       `${cmd} is required (apt-get install -y ${cmd === "taskset" ? "util-linux" : cmd})`,
@@ -108,7 +114,7 @@ const fileSha = await new Promise<string>((resolve, reject) => {
 
 // --- plan -----------------------------------------------------------------------------------------
 
-const ALL: Measure[] = [json, ndjson, sse, file, slow, ttfb, idle];
+const ALL: Measure[] = [json, ndjson, sse, file, slow, ttfb, idle, fanout, fanoutRedis];
 const measures = opts.only ? ALL.filter((m) => opts.only!.split(",").includes(m.id)) : ALL;
 const peers = opts.peers ? PEERS.filter((p) => opts.peers!.split(",").includes(p.name)) : PEERS;
 const rounds = Number(opts.rounds ?? (opts.smoke ? 1 : 3));
@@ -164,10 +170,14 @@ const results: Results = new Map();
 const errors: string[] = [];
 for (const m of measures) {
   const t0 = performance.now();
-  const byPeer = new Map<string, Record<string, number>[]>(peers.map((p) => [p.name, []]));
+  // A measure may compare its own set of servers (the fan-out peers), still narrowed by --peers.
+  const mPeers = m.peers
+    ? m.peers.filter((p) => !opts.peers || opts.peers.split(",").includes(p.name))
+    : peers;
+  const byPeer = new Map<string, Record<string, number>[]>(mPeers.map((p) => [p.name, []]));
   results.set(m.id, byPeer);
   for (let r = 0; r < rounds; r++) {
-    const order = peers.map((_, k) => peers[(k + r) % peers.length]!);
+    const order = mPeers.map((_, k) => mPeers[(k + r) % mPeers.length]!);
     for (const peer of order) {
       let server: RunningServer | undefined;
       try {
@@ -206,7 +216,7 @@ const out: string[] = [
   "",
   `${new Date().toISOString()} · ${os.cpus().length} CPUs (${cpu}) · ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB · Linux ${os.release()} · node ${process.version} · ${rounds} round(s), servers interleaved · server on CPU 0, load on CPU 1 · ${(seconds / 60).toFixed(1)} min · load average ${load0[0]!.toFixed(2)} at start, ${load1[0]!.toFixed(2)} at end`,
   "",
-  `Peers: fastify ${version("fastify")} (+ @fastify/sse ${version("@fastify/sse")}), hono ${version("hono")} + @hono/node-server ${version("@hono/node-server")}, h3 ${version("h3")}, express ${version("express")}. Load: ${wrkVersion} (measure 1), curl (2–4), Node clients (5–7).`,
+  `Peers: fastify ${version("fastify")} (+ @fastify/sse ${version("@fastify/sse")}), hono ${version("hono")} + @hono/node-server ${version("@hono/node-server")}, h3 ${version("h3")}, express ${version("express")}; better-sse ${version("better-sse")} (fan-out only). Load: ${wrkVersion} (measure 1), curl (2–4), Node clients (5–9).`,
   "",
   version0 === version1
     ? `Sluice at ${version0}.`

@@ -1,5 +1,5 @@
 /** What a measure is: a module that measures one running server and returns named figures. */
-import type { RunningServer } from "./server.ts";
+import type { Peer, RunningServer } from "./server.ts";
 
 export interface Metric {
   key: string;
@@ -28,6 +28,8 @@ export interface Measure {
   /** Extra lines printed under the table (per-peer series and the like), from the last round. */
   details?: (last: Map<string, Record<string, number>>) => string;
   notes: string;
+  /** The servers this measure compares, when not every peer of the run (default: all). */
+  peers?: Peer[];
 }
 
 export const fmt = {

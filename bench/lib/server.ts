@@ -50,6 +50,7 @@ export async function startServer(
   port: number,
   bigFile: string,
   extraArgs: string[] = [],
+  extraEnv: Record<string, string> = {},
 ): Promise<RunningServer> {
   const child = spawn(
     "bash",
@@ -69,6 +70,7 @@ export async function startServer(
         BIG_FILE: bigFile,
         SERVER_CPU,
         NODE_ENV: "production",
+        ...extraEnv,
       },
       stdio: ["ignore", "pipe", "pipe"],
     },
@@ -111,6 +113,9 @@ export async function startServer(
   };
 }
 
+/** The fan-out peer (measures 8 and 9 only): better-sse's channels. */
+export const BETTER_SSE: Peer = { name: "better-sse", file: here("../servers/better-sse.ts") };
+
 /** Kills every server and client process still running (synchronous: safe in an `exit` handler). */
 export function killAll(): void {
   for (const child of live) child.kill("SIGKILL");
@@ -121,6 +126,14 @@ function statusField(pid: number, field: string): number {
     new RegExp(`^${field}:\\s+(\\d+) kB`, "m"),
   );
   return m ? Number(m[1]) * 1024 : Number.NaN;
+}
+
+/** CPU time (user + system) the process has used, in seconds (`/proc/PID/stat`, clock ticks of 1/100 s). */
+export function cpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  // The command name may hold spaces: fields are counted after its closing parenthesis.
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
 /** Resident set size in bytes. */

@@ -4,65 +4,16 @@
  * to reach all of them: `GET /broadcast` pushes one event to every open `/sse-hub` response; the
  * clock runs from sending it until every client process reports every socket has the event.
  */
-import { type ChildProcess, spawn } from "node:child_process";
 import { get } from "node:http";
 import { fileURLToPath } from "node:url";
+import { ClientProcess as Worker } from "../lib/clients.ts";
 import { fmt, type Measure } from "../lib/measure.ts";
-import { CLIENT_CPU, type RunningServer, rss, track } from "../lib/server.ts";
+import { type RunningServer, rss } from "../lib/server.ts";
 import { median } from "../lib/stats.ts";
 
 const WORKER = fileURLToPath(new URL("../lib/idle-worker.ts", import.meta.url));
 const PATH = "/sse-hub?keepalive=15000";
 const BROADCASTS = 3;
-
-type Reply = { type: string; ok?: number; failed?: number; firstError?: string };
-
-class Worker {
-  readonly child: ChildProcess;
-  private waiters: Array<{ type: string; resolve: (m: Reply) => void }> = [];
-  constructor() {
-    this.child = spawn(
-      "bash",
-      [
-        "-c",
-        'ulimit -n "$(ulimit -Hn)"; exec taskset -c "$CPU" "$@"',
-        "bash",
-        process.execPath,
-        WORKER,
-      ],
-      {
-        env: { ...process.env, CPU: CLIENT_CPU },
-        stdio: ["ignore", "inherit", "inherit", "ipc"],
-      },
-    );
-    track(this.child);
-    this.child.on("message", (m: Reply) => {
-      const i = this.waiters.findIndex((w) => w.type === m.type);
-      if (i >= 0) this.waiters.splice(i, 1)[0]!.resolve(m);
-    });
-  }
-  next(type: string, timeoutMs: number): Promise<Reply> {
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(
-        () => reject(new Error(`idle client: no "${type}" in ${timeoutMs} ms`)),
-        timeoutMs,
-      );
-      this.waiters.push({
-        type,
-        resolve: (m) => {
-          clearTimeout(timer);
-          resolve(m);
-        },
-      });
-    });
-  }
-  send(msg: object): void {
-    if (this.child.connected) this.child.send(msg);
-  }
-  kill(): void {
-    if (this.child.exitCode === null) this.child.kill("SIGKILL");
-  }
-}
 
 function getText(url: string): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -111,7 +62,7 @@ export const idle: Measure = {
     'Bench-only routes on every server: `/sse-hub` (an `event: ready` at once, then one `tick` per broadcast, keepalive comments) and `/broadcast` (pushes the next tick to every open `/sse-hub`, answers `{"sent":N}`). RSS per connection = (RSS with all connections open − RSS before) / N. Delivery: median of 3 broadcasts.',
   async run(server, ctx) {
     const total = ctx.smoke ? 2000 : 10_000;
-    const workers = [new Worker(), new Worker()];
+    const workers = [new Worker(WORKER), new Worker(WORKER)];
     try {
       await Promise.all(workers.map((w) => w.next("up", 10_000)));
       const before = rss(server.pid);

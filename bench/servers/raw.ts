@@ -24,6 +24,9 @@ import {
 } from "./common.ts";
 
 const hub = new Hub();
+/** The fan-out baseline: every open `GET /channel/NAME` response, by channel. */
+const subscribers = new Map<string, Set<ServerResponse>>();
+let nextEventId = 0;
 
 /** Writes each chunk, waiting for `drain` when the socket is full; stops when the client leaves. */
 async function writeAll(
@@ -61,6 +64,42 @@ function keepalive(res: ServerResponse, ms: number): void {
 const server = createServer((req, res) => {
   const url = new URL(req.url ?? "/", "http://x");
   const q = url.searchParams;
+  if (url.pathname.startsWith("/channel/")) {
+    // The fan-out measures' routes, written the straightforward way: a set of open responses; a
+    // POST frames the event once and writes it to each (no history, no queue, no keepalive).
+    const name = url.pathname.slice("/channel/".length);
+    let set = subscribers.get(name);
+    if (set === undefined) {
+      set = new Set();
+      subscribers.set(name, set);
+    }
+    const subs = set;
+    if (req.method === "GET") {
+      res.writeHead(200, {
+        "content-type": "text/event-stream; charset=utf-8",
+        "cache-control": "no-cache",
+      });
+      res.flushHeaders();
+      subs.add(res);
+      res.on("close", () => subs.delete(res));
+      return;
+    }
+    let text = "";
+    req.setEncoding("utf8");
+    req.on("data", (d) => {
+      text += d;
+    });
+    req.on("end", () => {
+      const { data, event } = JSON.parse(text) as { data: unknown; event?: string };
+      const id = String(++nextEventId);
+      const frame = `${event === undefined ? "" : `event: ${event}\n`}id: ${id}\ndata: ${JSON.stringify(data)}\n\n`;
+      for (const r of subs) r.write(frame);
+      const body = JSON.stringify({ id });
+      res.writeHead(201, { "content-type": "application/json", "content-length": body.length });
+      res.end(body);
+    });
+    return;
+  }
   switch (url.pathname) {
     case "/json": {
       const body = JSON.stringify(JSON_BODY);

@@ -4,14 +4,23 @@
  */
 import { fileURLToPath } from "node:url";
 import { createContractApp } from "../../examples/contract/app.ts";
-import { type ServerSentEvent, SSEResponse, sse } from "../../src/index.ts";
+import { Channels, type ServerSentEvent, SSEResponse, sse } from "../../src/index.ts";
+import { serve } from "../../src/node/index.ts";
+import { RedisBackend } from "../../src/redis/index.ts";
 import { announce, BIG_FILE, HOST, Hub, int, PORT, READY } from "./common.ts";
 
 const hub = new Hub();
 const staticDir =
   process.env.STATIC_DIR ??
   fileURLToPath(new URL("../../examples/contract/public", import.meta.url));
-const app = createContractApp({ staticDir, bigFile: BIG_FILE });
+// Channels as the contract app's main.ts makes them: in Redis when REDIS_URL is set.
+let channels: Channels | undefined;
+if (process.env.REDIS_URL) {
+  const backend = new RedisBackend({ url: process.env.REDIS_URL });
+  await backend.connect();
+  channels = new Channels({ backend });
+}
+const app = createContractApp({ staticDir, bigFile: BIG_FILE, channels });
 
 app.get("/sse-hub", (req) => {
   const signal = req.signal;
@@ -27,7 +36,7 @@ app.get("/sse-hub", (req) => {
 
 app.get("/broadcast", () => ({ sent: hub.broadcast() }));
 
-await app.listen({ host: HOST, port: PORT, shutdownTimeout: 1000 });
+await serve(app, { host: HOST, port: PORT, shutdownTimeout: 1000 });
 announce("sluice");
 
 // A clean exit on SIGTERM, so that `--cpu-prof` can write its profile (see README.md).

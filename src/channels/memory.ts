@@ -115,7 +115,12 @@ export class MemoryBackend implements ChannelBackend {
     );
   }
 
-  follow(channel: string, deliver: (events: readonly StoredEvent[]) => void): Promise<() => void> {
+  follow(
+    channel: string,
+    deliver: (events: readonly StoredEvent[]) => void,
+    // Delivery is synchronous with each append: this backend never falls behind, never loses track.
+    _lost?: () => void,
+  ): Promise<() => void> {
     const log = this.#log(channel, true);
     const follower: Follower = { deliver };
     log.followers.add(follower);
