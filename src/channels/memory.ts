@@ -12,6 +12,9 @@ export interface MemoryBackendOptions {
   maxChannels?: number;
 }
 
+/** The newest epoch given to a log in this process: epochs only grow, whatever the backend. */
+let lastEpoch = 0;
+
 interface Follower {
   deliver: (events: readonly StoredEvent[]) => void;
 }
@@ -52,7 +55,6 @@ export class MemoryBackend implements ChannelBackend {
   readonly history: number;
   readonly maxChannels: number;
   readonly #logs = new Map<string, Log>();
-  #lastEpoch = 0;
 
   constructor(options: MemoryBackendOptions = {}) {
     this.history = positive(options.history ?? 1000, "history");
@@ -70,8 +72,8 @@ export class MemoryBackend implements ChannelBackend {
       return log;
     }
     if (!create) return undefined;
-    this.#lastEpoch = Math.max(Date.now(), this.#lastEpoch + 1);
-    log = new Log(this.#lastEpoch, this.history);
+    lastEpoch = Math.max(Date.now(), lastEpoch + 1);
+    log = new Log(lastEpoch, this.history);
     this.#logs.set(channel, log);
     if (this.#logs.size > this.maxChannels) {
       for (const [name, old] of this.#logs) {
