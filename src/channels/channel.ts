@@ -368,6 +368,8 @@ class Subscription<Out> implements AsyncIterableIterator<Out> {
     const attached = this.#channels.attach(this.#name, this as Subscription<unknown>);
     // Asked for at once (before any await), so a local backend answers as of the attach.
     const last = replaying ? undefined : this.#channels.backend.last(this.#name);
+    // Awaited only once attached: should attaching fail first, its failure must not go unhandled.
+    last?.catch(() => {});
     try {
       await attached;
       if (last !== undefined) {
