@@ -389,28 +389,6 @@ for (const mode of MODES) {
     }
   });
 
-  describe(`paths no scoped prefix can hold (${mode})`, () => {
-    const app = new App();
-    let client: TestClient;
-    before(() => {
-      app.use("/admin", (_req, next) => next());
-      app.get("/names/:name", (req) => ({ name: req.params.name }));
-      app.get("/admin/:name", (req) => ({ admin: req.params.name }));
-      client = testClient(app, mode);
-    });
-    after(() => client.close());
-
-    it("routes a path with an encoded slash when its first segments lie outside every scoped prefix", async () => {
-      const res = await client.fetch("/names/a%2Fb");
-      assert.deepEqual(await res.json(), { name: "a/b" });
-    });
-
-    it("still refuses it where a scoped prefix could hold it", async () => {
-      await problem(await client.fetch("/admin/a%2Fb"), 403);
-      await problem(await client.fetch("/%61dmin%2Fx"), 403);
-    });
-  });
-
   describe(`the request (${mode})`, () => {
     const app = new App();
     let client: TestClient;

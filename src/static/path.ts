@@ -44,7 +44,7 @@ export function normalizeStaticPath(
   opts?: { dotfiles?: DotfilesPolicy; maxLength?: number },
 ): StaticPathResult {
   const decoded = decodePath(rawPath, opts);
-  if (!decoded.ok) return { ok: false, status: decoded.status, reason: decoded.reason };
+  if (!decoded.ok) return decoded;
   if (opts?.dotfiles !== "allow" && decoded.segments.some((s) => s.startsWith("."))) {
     return { ok: false, status: 404, reason: "dotfile" };
   }
