@@ -14,7 +14,7 @@ import { type App, Channels } from "../src/index.ts";
 import { serve } from "../src/node/index.ts";
 import { events, testClient } from "../src/testing/index.ts";
 import { BOUND, MODES, problem } from "./helpers/app.ts";
-import { ContractProcess, type Followed, followChannel } from "./helpers/contract.ts";
+import { ContractProcess, type Followed, followChannel, runContract } from "./helpers/contract.ts";
 import { RawConnection, rawRequest } from "./helpers/raw-http.ts";
 import { settled, until, within } from "./helpers/wait.ts";
 
@@ -419,6 +419,20 @@ describe("the channel keepalive", () => {
 });
 
 describe("the contract app process (in memory)", () => {
+  it("refuses WORKERS without REDIS_URL, saying so, with a non-zero exit", BOUND, async () => {
+    const { code, output } = await runContract({ WORKERS: "2", REDIS_URL: "" }, 8000);
+    assert.notEqual(code, 0);
+    assert.match(output, /WORKERS needs REDIS_URL/);
+  });
+
+  it("refuses a HISTORY or CHANNEL_QUEUE that is not a positive integer", BOUND, async () => {
+    for (const env of [{ HISTORY: "0" }, { CHANNEL_QUEUE: "ten" }] as Record<string, string>[]) {
+      const { code, output } = await runContract(env, 8000);
+      assert.equal(code, 1);
+      assert.match(output, /must be a positive integer/);
+    }
+  });
+
   it("starts channel ids afresh after a restart: an old id is told as a gap", {
     timeout: 30_000,
   }, async () => {

@@ -71,13 +71,20 @@ export async function subscribe(
   return { clients, connectS: (performance.now() - t0) / 1000 };
 }
 
-/** Arms every client for the `target`-th event and resolves once all report it delivered. */
-export async function armed(clients: ClientProcess[], target: number, ms = 60_000) {
-  const ready = clients.map((c) => c.next("armed", 10_000));
-  const delivered = clients.map((c) => c.next("delivered", ms));
-  for (const c of clients) c.send({ type: "arm", target });
-  await Promise.all(ready);
-  return Promise.all(delivered);
+/**
+ * Arms every client for the `target`-th event; resolves once all report it delivered. The caller
+ * awaits it after its POSTs: should one of those fail first, this must not go unhandled meanwhile.
+ */
+export function armed(clients: ClientProcess[], target: number, ms = 60_000): Promise<unknown> {
+  const all = (async () => {
+    const ready = clients.map((c) => c.next("armed", 10_000));
+    const delivered = clients.map((c) => c.next("delivered", ms));
+    for (const c of clients) c.send({ type: "arm", target });
+    await Promise.all(ready);
+    return Promise.all(delivered);
+  })();
+  all.catch(() => {});
+  return all;
 }
 
 /** The p-th percentile (nearest rank). */
@@ -143,7 +150,7 @@ export const fanout: Measure = {
         times.push(performance.now() - t0);
       }
       const target = sent + events;
-      const all = armed(clients, target, 120_000);
+      const all = armed(clients, target, 300_000);
       const cpu0 = cpuSeconds(server.pid);
       const t0 = performance.now();
       while (sent < target) await publish(server.url, ++sent);
