@@ -254,7 +254,14 @@ export class RedisBackend implements ChannelBackend {
           for (const f of [...followed.followers]) f.lost();
           continue;
         }
-        for (const f of followed.followers) f.deliver(events);
+        for (const f of followed.followers) {
+          try {
+            f.deliver(events);
+          } catch (error) {
+            // One follower's failure must not stop the loop that feeds every channel.
+            this.#onError(error);
+          }
+        }
       }
     }
   }
