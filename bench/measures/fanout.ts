@@ -109,7 +109,7 @@ export const fanout: Measure = {
   primary: { key: "p50", label: "to all, p50", better: "lower", format: fmt.ms },
   secondary: [
     { key: "p99", label: "p99", better: "lower", format: fmt.ms },
-    { key: "delivered", label: "delivered events/s", better: "higher", format: fmt.M },
+    { key: "delivered", label: "delivered events/s", better: "higher", format: fmt.k },
     {
       key: "cpuPerEvent",
       label: "server CPU per delivered event",
