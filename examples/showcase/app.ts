@@ -225,15 +225,17 @@ lives in Redis: restart the server and the line carries on where it stopped.</p>
 <script>
 const state = document.getElementById("state"), line = document.getElementById("line");
 const points = [];
-let opened = 0, gaps = 0, drawn = 0;
+// What the chart has drawn, for the curious (and the showcase's browser test).
+const chart = window.chart = { ids: [], opened: 0, gaps: 0 };
 const es = new EventSource("/live/events");
-es.onopen = () => { state.textContent = "connected"; document.getElementById("reconnects").textContent = String(Math.max(0, opened++)); };
+es.onopen = () => { state.textContent = "connected"; document.getElementById("reconnects").textContent = String(Math.max(0, chart.opened++)); };
 es.onerror = () => { state.textContent = "reconnecting…"; };
-es.addEventListener("gap", () => { gaps++; points.push(null); document.getElementById("gaps").textContent = gaps; });
+es.addEventListener("gap", () => { chart.gaps++; points.push(null); document.getElementById("gaps").textContent = chart.gaps; });
 es.addEventListener("tick", (e) => {
   points.push(JSON.parse(e.data).value);
   if (points.length > 120) points.shift();
-  document.getElementById("count").textContent = String(++drawn);
+  chart.ids.push(e.lastEventId);
+  document.getElementById("count").textContent = String(chart.ids.length);
   // A gap (told by the channel, never hidden) starts a new stretch of line.
   let d = "", x = 600 - (points.length - 1) * 5;
   for (const v of points) { if (v !== null) d += x + "," + (195 - v * 1.9).toFixed(1) + " "; x += 5; }
@@ -249,7 +251,7 @@ es.addEventListener("tick", (e) => {
       tags: ["streams"],
       responses: { 200: sseOf(TickSchema, { events: ["tick", "gap"] }) },
     },
-    (req) => ticks.subscribe(req, { limit: 15 }),
+    (req) => ticks.subscribe(req, { limit: 15, retry: 1000 }),
   );
 
   app.get("/room", { summary: "A chat room every open tab shows", tags: ["pages"] }, () =>

@@ -257,6 +257,16 @@ describe("Channels", () => {
     await source.return!();
   });
 
+  it("sends a retry field first when asked, and refuses one that cannot be framed", async () => {
+    const channels = new Channels({ keepalive: false });
+    const ch = channels.channel("retry");
+    const res = await ch.subscribe(asRequest(fakeRequest()), { retry: 1500 });
+    assert.equal((res.body() as StreamBody).prelude, "retry: 1500\n\n");
+    await sourceOf(res).return!();
+    await assert.rejects(ch.subscribe(asRequest(fakeRequest()), { retry: -1 }), SSEFormatError);
+    assert.deepEqual(channels.subscribers(), {});
+  });
+
   it("answers 503 when the backend fails", async () => {
     const failing: ChannelBackend = {
       append: () => Promise.reject(new Error("down")),

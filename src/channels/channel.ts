@@ -60,6 +60,8 @@ export interface SubscribeOptions {
    * room showing its recent messages), instead of with the next live event.
    */
   fromStart?: boolean;
+  /** Sent first as `retry:`: how many ms the client waits before it reconnects. */
+  retry?: number;
 }
 
 /** Options of `Channel.events`. */
@@ -547,8 +549,15 @@ function unavailable(error: unknown): unknown {
  * the encoder passes them through, and the channel keeps the keepalive (one timer per channel).
  */
 class ChannelResponse<T> extends SSEResponse<T> {
-  constructor(sub: Subscription<Chunk>) {
+  readonly #first: Chunk | undefined;
+
+  constructor(sub: Subscription<Chunk>, first: Chunk | undefined) {
     super(sub as unknown as AsyncIterable<T>, { keepalive: false });
+    this.#first = first;
+  }
+
+  protected override prelude(): Chunk | undefined {
+    return this.#first;
   }
 
   protected override encoder(): Encoder<T> {
@@ -634,6 +643,8 @@ export class Channel<T = unknown, In = T> {
     req: SluiceRequest<any>,
     options: SubscribeOptions = {},
   ): Promise<SSEResponse<T>> {
+    // Framed (and so checked) before anything is attached.
+    const retry = options.retry === undefined ? undefined : formatEvent({ retry: options.retry });
     const sub = new Subscription<Chunk>(this.#channels, this.name, SSE_OUTPUT, {
       after: options.lastEventId ?? resumeId(req),
       fromStart: options.fromStart,
@@ -647,7 +658,7 @@ export class Channel<T = unknown, In = T> {
     signal.addEventListener("abort", onAbort, { once: true });
     sub.onClose(() => signal.removeEventListener("abort", onAbort));
     await sub.ready;
-    return new ChannelResponse<T>(sub);
+    return new ChannelResponse<T>(sub, retry);
   }
 
   /**
