@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { type ParsedEvent, SSEParser } from "../testing/sse-parser.ts";
+import { type ParsedEvent, SSEParser } from "./event-stream.ts";
 import {
   formatComment,
   formatData,

@@ -1,6 +1,6 @@
 import type { App } from "../app.ts";
 import { type RunningServer, type ServeOptions, serve } from "../engine/node/serve.ts";
-import { type ParsedEvent, parseLines, parseNDJSON, parseSSE } from "./sse-parser.ts";
+import { type ParsedEvent, parseLines, parseNDJSON, parseSSE } from "../internal/event-stream.ts";
 
 /** Where a test client sends its requests. */
 export type ClientMode = "memory" | "socket";

@@ -1,4 +1,11 @@
 export {
+  type ParsedEvent,
+  parseLines,
+  parseNDJSON,
+  parseSSE,
+  SSEParser,
+} from "../internal/event-stream.ts";
+export {
   type ClientMode,
   chunks,
   events,
@@ -7,4 +14,3 @@ export {
   type TestClient,
   testClient,
 } from "./client.ts";
-export { type ParsedEvent, parseLines, parseNDJSON, parseSSE, SSEParser } from "./sse-parser.ts";

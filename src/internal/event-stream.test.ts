@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { type ParsedEvent, parseLines, parseNDJSON, parseSSE, SSEParser } from "./sse-parser.ts";
+import { type ParsedEvent, parseLines, parseNDJSON, parseSSE, SSEParser } from "./event-stream.ts";
 
 function parseAll(...chunks: string[]): ParsedEvent[] {
   const parser = new SSEParser();
@@ -118,6 +118,23 @@ describe("SSEParser", () => {
     parser.push("id: 9\nretry: 5\ndata: a\n\ndata: lost\n");
     parser.end();
     assert.deepEqual(parser.push("data: b\n\n"), [{ ...message("b", "9"), retry: 5 }]);
+  });
+
+  it("moves the last event ID string only at a blank line, also for an event without data", () => {
+    const parser = new SSEParser();
+    parser.push("id: 1\ndata: a\n\n");
+    assert.equal(parser.dispatchedId, "1");
+    parser.push("id: 2\n\n");
+    assert.equal(parser.dispatchedId, "2", "an id-only event moves it");
+    parser.push("id: 3\ndata: cut");
+    assert.equal(parser.lastEventId, "3");
+    assert.equal(
+      parser.dispatchedId,
+      "2",
+      "an id in an event cut off before its blank line does not",
+    );
+    parser.end();
+    assert.equal(parser.dispatchedId, "2");
   });
 
   it("splits only on the first colon", () => {

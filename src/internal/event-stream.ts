@@ -1,7 +1,9 @@
 /**
- * Incremental readers for the test client: an event-stream parser that follows WHATWG HTML §9.2.6
- * ("Interpreting an event stream") to the letter, and line / NDJSON readers. They see the stream as
- * a browser would, so tests observe what a real client gets, not what the server meant to send.
+ * Incremental readers of streamed bodies, shared by the typed client (`sluice/client`) and the test
+ * client (`sluice/testing`): an event-stream parser that follows WHATWG HTML §9.2.6 ("Interpreting
+ * an event stream") to the letter, and line / NDJSON readers. They see a stream as a browser would,
+ * so both observe what a real client gets, not what the server meant to send. Runtime-neutral: no
+ * Node built-in, only TextDecoder.
  */
 
 /**
@@ -39,11 +41,21 @@ export class SSEParser {
   #data = "";
   #eventType = "";
   #lastEventId = "";
+  #dispatchedId = "";
   #retry: number | undefined = undefined;
 
   /** The last event ID buffer, including an `id` seen in an event not dispatched yet. */
   get lastEventId(): string {
     return this.#lastEventId;
+  }
+
+  /**
+   * The event source's "last event ID string" (§9.2.6): the buffer's value at the last blank line
+   * that ended an event, with or without data. This is what a reconnecting client sends as
+   * `Last-Event-ID`; an id in an event cut off before its blank line is not.
+   */
+  get dispatchedId(): string {
+    return this.#dispatchedId;
   }
 
   /** The reconnection time the stream last set, in milliseconds. */
@@ -136,6 +148,9 @@ export class SSEParser {
   }
 
   #dispatch(events: ParsedEvent[]): void {
+    // Step 1 of dispatch sets the last event ID string before the empty-data check, so an event
+    // with an id and no data still moves it.
+    this.#dispatchedId = this.#lastEventId;
     const data = this.#data;
     const type = this.#eventType;
     this.#data = "";
