@@ -83,6 +83,7 @@ const SURFACE: Record<string, string[]> = {
   "./templates": ["TemplateError", "TemplateResponse", "checkTemplateName", "liquidEngine"],
   "./compress": ["availableEncodings", "compress", "compressResponse", "isCompressible"],
   "./redis": ["RedisBackend"],
+  "./client": ["EventStream", "ItemStream", "ProblemError", "SchemaError", "StreamError", "client"],
 };
 
 /** The entries package.json exports (the built files), and the source each is built from. */
@@ -124,39 +125,52 @@ describe("the public surface", () => {
   }
 });
 
-describe("the runtime-neutral root entry", () => {
-  it("bundles for a browser or a Worker without one Node built-in, its dependencies included", async () => {
-    const builtins = new Set(builtinModules.flatMap((m) => [m, `node:${m}`]));
-    const result = await build({
-      entryPoints: [fileURLToPath(new URL("./index.ts", import.meta.url))],
-      bundle: true,
-      write: false,
-      format: "esm",
-      platform: "browser",
-      conditions: ["workerd", "worker", "browser"],
-      metafile: true,
-      logLevel: "silent",
-      // Anything a module imports that is a Node built-in is kept out and listed, not failed on,
-      // so the assertion below can name every one.
-      plugins: [
-        {
-          name: "list-builtins",
-          setup(b) {
-            b.onResolve({ filter: /.*/ }, (args) =>
-              builtins.has(args.path) ? { path: args.path, external: true } : undefined,
-            );
+// Entries that must run in a browser or a Worker, and whether they may pull in packages.
+const NEUTRAL: { entry: string; name: string; packages: boolean }[] = [
+  { entry: "./index.ts", name: "the root entry", packages: true },
+  { entry: "./client/index.ts", name: "sluice/client", packages: false },
+];
+
+describe("the runtime-neutral entries", () => {
+  for (const { entry, name, packages } of NEUTRAL) {
+    it(`bundle ${name} for a browser or a Worker without one Node built-in${packages ? ", its dependencies included" : " or one dependency"}`, async () => {
+      const builtins = new Set(builtinModules.flatMap((m) => [m, `node:${m}`]));
+      const result = await build({
+        entryPoints: [fileURLToPath(new URL(entry, import.meta.url))],
+        bundle: true,
+        write: false,
+        format: "esm",
+        platform: "browser",
+        conditions: ["workerd", "worker", "browser"],
+        metafile: true,
+        logLevel: "silent",
+        // Anything a module imports that is a Node built-in is kept out and listed, not failed on,
+        // so the assertion below can name every one.
+        plugins: [
+          {
+            name: "list-builtins",
+            setup(b) {
+              b.onResolve({ filter: /.*/ }, (args) =>
+                builtins.has(args.path) ? { path: args.path, external: true } : undefined,
+              );
+            },
           },
-        },
-      ],
+        ],
+      });
+      const imported = Object.values(result.metafile.inputs).flatMap((input) =>
+        input.imports.filter((i) => builtins.has(i.path)).map((i) => i.path),
+      );
+      assert.deepEqual(imported, [], `${name} pulls in Node built-ins`);
+      if (!packages) {
+        const outside = Object.keys(result.metafile.inputs).filter((f) => !f.startsWith("src/"));
+        assert.deepEqual(outside, [], `${name} pulls in packages`);
+      }
+      const text = result.outputFiles[0]!.text;
+      // Node globals a Worker does not have (as whole names: ArrayBuffer.isView is fine).
+      for (const global of ["Buffer.", "process.", "__dirname", "require("]) {
+        const used = new RegExp(`(?<![\\w$.])${global.replace(/[.(]/g, "\\$&")}`);
+        assert.ok(!used.test(text), `${name} uses ${global}`);
+      }
     });
-    const imported = Object.values(result.metafile.inputs).flatMap((input) =>
-      input.imports.filter((i) => builtins.has(i.path)).map((i) => i.path),
-    );
-    assert.deepEqual(imported, [], "the root entry pulls in Node built-ins");
-    const text = result.outputFiles[0]!.text;
-    // Node globals a Worker does not have.
-    for (const global of ["Buffer.", "process.", "__dirname", "require("]) {
-      assert.ok(!text.includes(global), `the bundle uses ${global}`);
-    }
-  });
+  }
 });

@@ -33,10 +33,14 @@ export type {
   Method,
   Middleware,
   Mountable,
+  Mounted,
   PathParams,
   ResultOf,
+  Route,
   RouteInfo,
   RouteOptions,
+  Routes,
+  RoutesOf,
   ShapeOf,
 } from "./core/routes.ts";
 export type { FetchInfo } from "./engine/fetch/request.ts";

@@ -23,6 +23,8 @@ import {
   type Method,
   type Middleware,
   type Mountable,
+  type Mounted,
+  type Route,
   type RouteInfo,
   type RouteOptions,
 } from "./routes.ts";
@@ -63,13 +65,17 @@ export class AppCore implements Mountable, AppPort {
    * @example
    * app.route("PURGE", "/cache/:key", (req) => cache.delete(req.params.key));
    */
-  route<Path extends string>(method: Method, path: Path, handler: Handler<Path>): this;
-  route<Path extends string, const O extends RouteOptions>(
-    method: Method,
+  route<M extends Method, Path extends string>(
+    method: M,
+    path: Path,
+    handler: Handler<Path>,
+  ): this & Route<Uppercase<M>, Path, {}>;
+  route<M extends Method, Path extends string, const O extends RouteOptions>(
+    method: M,
     path: Path,
     options: O,
     handler: Handler<Path, O>,
-  ): this;
+  ): this & Route<Uppercase<M>, Path, O>;
   route(method: Method, path: string, a: RouteOptions | AnyHandler, b?: AnyHandler): this {
     const handler = (typeof a === "function" ? a : b) as AnyHandler;
     const options = typeof a === "function" ? {} : a;
@@ -107,12 +113,12 @@ export class AppCore implements Mountable, AppPort {
    * @example
    * app.get("/movies/:id", (req) => movies.get(req.params.id));
    */
-  get<Path extends string>(path: Path, handler: Handler<Path>): this;
+  get<Path extends string>(path: Path, handler: Handler<Path>): this & Route<"GET", Path, {}>;
   get<Path extends string, const O extends RouteOptions>(
     path: Path,
     options: O,
     handler: Handler<Path, O>,
-  ): this;
+  ): this & Route<"GET", Path, O>;
   get(path: string, a: any, b?: any): this {
     return this.route("GET", path, a, b);
   }
@@ -123,12 +129,12 @@ export class AppCore implements Mountable, AppPort {
    * @example
    * app.post("/items", async (req) => ({ created: await req.json() }));
    */
-  post<Path extends string>(path: Path, handler: Handler<Path>): this;
+  post<Path extends string>(path: Path, handler: Handler<Path>): this & Route<"POST", Path, {}>;
   post<Path extends string, const O extends RouteOptions>(
     path: Path,
     options: O,
     handler: Handler<Path, O>,
-  ): this;
+  ): this & Route<"POST", Path, O>;
   post(path: string, a: any, b?: any): this {
     return this.route("POST", path, a, b);
   }
@@ -139,12 +145,12 @@ export class AppCore implements Mountable, AppPort {
    * @example
    * app.put("/items/:id", async (req) => save(req.params.id, await req.json()));
    */
-  put<Path extends string>(path: Path, handler: Handler<Path>): this;
+  put<Path extends string>(path: Path, handler: Handler<Path>): this & Route<"PUT", Path, {}>;
   put<Path extends string, const O extends RouteOptions>(
     path: Path,
     options: O,
     handler: Handler<Path, O>,
-  ): this;
+  ): this & Route<"PUT", Path, O>;
   put(path: string, a: any, b?: any): this {
     return this.route("PUT", path, a, b);
   }
@@ -155,12 +161,12 @@ export class AppCore implements Mountable, AppPort {
    * @example
    * app.patch("/items/:id", async (req) => update(req.params.id, await req.json()));
    */
-  patch<Path extends string>(path: Path, handler: Handler<Path>): this;
+  patch<Path extends string>(path: Path, handler: Handler<Path>): this & Route<"PATCH", Path, {}>;
   patch<Path extends string, const O extends RouteOptions>(
     path: Path,
     options: O,
     handler: Handler<Path, O>,
-  ): this;
+  ): this & Route<"PATCH", Path, O>;
   patch(path: string, a: any, b?: any): this {
     return this.route("PATCH", path, a, b);
   }
@@ -171,12 +177,12 @@ export class AppCore implements Mountable, AppPort {
    * @example
    * app.delete("/items/:id", (req) => { remove(req.params.id); });
    */
-  delete<Path extends string>(path: Path, handler: Handler<Path>): this;
+  delete<Path extends string>(path: Path, handler: Handler<Path>): this & Route<"DELETE", Path, {}>;
   delete<Path extends string, const O extends RouteOptions>(
     path: Path,
     options: O,
     handler: Handler<Path, O>,
-  ): this;
+  ): this & Route<"DELETE", Path, O>;
   delete(path: string, a: any, b?: any): this {
     return this.route("DELETE", path, a, b);
   }
@@ -187,12 +193,15 @@ export class AppCore implements Mountable, AppPort {
    * @example
    * app.options("/upload", () => new EmptyResponse({ headers: { "accept-post": "image/png" } }));
    */
-  options<Path extends string>(path: Path, handler: Handler<Path>): this;
+  options<Path extends string>(
+    path: Path,
+    handler: Handler<Path>,
+  ): this & Route<"OPTIONS", Path, {}>;
   options<Path extends string, const O extends RouteOptions>(
     path: Path,
     options: O,
     handler: Handler<Path, O>,
-  ): this;
+  ): this & Route<"OPTIONS", Path, O>;
   options(path: string, a: any, b?: any): this {
     return this.route("OPTIONS", path, a, b);
   }
@@ -203,12 +212,15 @@ export class AppCore implements Mountable, AppPort {
    * @example
    * app.all("/anything", (req) => ({ method: req.method }));
    */
-  all<Path extends string>(path: Path, handler: Handler<Path>): this;
+  all<Path extends string>(
+    path: Path,
+    handler: Handler<Path>,
+  ): this & Route<(typeof METHODS)[number], Path, {}>;
   all<Path extends string, const O extends RouteOptions>(
     path: Path,
     options: O,
     handler: Handler<Path, O>,
-  ): this;
+  ): this & Route<(typeof METHODS)[number], Path, O>;
   all(path: string, a: any, b?: any): this {
     for (const m of METHODS) this.route(m, path, a, b);
     return this;
@@ -246,6 +258,10 @@ export class AppCore implements Mountable, AppPort {
    * api.get("/status", () => ({ ok: true }));
    * app.mount("/api", api); // GET /api/status
    */
+  mount<Prefix extends string, T extends Mountable>(
+    prefix: Prefix,
+    target: T,
+  ): this & Mounted<Prefix, T>;
   mount(prefix: string, target: Mountable): this {
     if (typeof (target as Partial<Mountable> | null)?.dispatch !== "function") {
       throw new TypeError(

@@ -154,6 +154,65 @@ export interface RouteOptions {
   responses?: { readonly [status: number]: ResponseDecl };
 }
 
+/**
+ * The routes an app declared, recorded in its type: each route method (`get`, `post`, ..., `route`,
+ * `all`, `mount`) returns the app typed with one more entry, path → method → the route's options,
+ * so a chain (`new App().get(...).post(...)`) ends in a type that lists every route. A phantom
+ * member, never set at run time: the typed client (`sluice/client`) reads it from `typeof app`.
+ * The options are kept as declared; nothing is computed from them until a client asks, so an app
+ * that no client reads pays nothing for it.
+ *
+ * @example
+ * const app = new App().get("/movies/:id", { responses: { 200: Movie } }, (req) => find(req.params.id));
+ * type R = RoutesOf<typeof app>; // { "/movies/:id": { GET: { responses: { 200: typeof Movie } } } }
+ */
+export interface Routes<R> {
+  /** @internal a type-level record, never set */
+  readonly "~routes"?: R;
+}
+
+/**
+ * One route as recorded in the app's type.
+ *
+ * @example
+ * type R = Route<"GET", "/status", {}>; // Routes<{ "/status": { GET: {} } }>
+ */
+export type Route<M extends string, Path extends string, O> = Routes<{
+  [P in Path]: { [K in M]: O };
+}>;
+
+/**
+ * The routes recorded in an app's type (see `Routes`): `{}` for an app whose routes were declared
+ * one statement at a time rather than chained.
+ *
+ * @example
+ * type R = RoutesOf<typeof app>;
+ */
+export type RoutesOf<A> = A extends { readonly "~routes"?: infer R }
+  ? unknown extends R
+    ? {}
+    : R
+  : {};
+
+/** A mount prefix as the app keeps it: without trailing slashes. */
+type Trimmed<P extends string> = P extends `${infer Head}/` ? Trimmed<Head> : P;
+/** A mounted route's path under its prefix, as `routes()` spells it. */
+type Joined<Prefix extends string, P extends string> = P extends "/"
+  ? Prefix extends ""
+    ? "/"
+    : Prefix
+  : `${Prefix}${P}`;
+
+/**
+ * The routes of `target` under `prefix`, as mounting records them (a static directory has none).
+ *
+ * @example
+ * type R = RoutesOf<Mounted<"/api", typeof api>>; // { "/api/status": ... }
+ */
+export type Mounted<Prefix extends string, T> = Routes<{
+  [K in keyof RoutesOf<T> & string as Joined<Trimmed<Prefix>, K>]: RoutesOf<T>[K];
+}>;
+
 /** One route of the app, as the API document sees it. */
 export interface RouteInfo {
   readonly method: string;

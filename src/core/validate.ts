@@ -1,5 +1,5 @@
 import type { SluiceRequest } from "../http/request.ts";
-import { type AnySchema, declSchema, validateRequestPart } from "../http/schema.ts";
+import { type AnySchema, declSchema, ITEM_ID_HEADER, validateRequestPart } from "../http/schema.ts";
 import { APIResponse } from "../responses/api.ts";
 import type { SluiceResponse } from "../responses/base.ts";
 import { JSONResponse } from "../responses/buffered.ts";
@@ -30,7 +30,7 @@ export async function validateRequest(req: SluiceRequest<any>, o: RouteOptions):
 /**
  * Holds a response to its route's declarations: a JSON body is validated (and serialised through
  * the schema, so transforms apply) against the schema of its status; a declared stream gets its
- * item schema, so each item is checked as it is sent.
+ * item schema, so each item is checked as it is sent; a resumable NDJSON stream names its id field.
  *
  * @example
  * res = await checkResponse(res, { 200: Item });
@@ -44,6 +44,13 @@ export async function checkResponse(
   if ("stream" in decl) {
     const r = res as { schema?: AnySchema };
     if (decl.validate && "schema" in res && r.schema === undefined) r.schema = decl.item;
+    if (
+      decl.stream === "ndjson" &&
+      decl.id !== undefined &&
+      "format" in res &&
+      res.format === "ndjson"
+    )
+      res.setHeader(ITEM_ID_HEADER, decl.id);
     return res;
   }
   const schema = declSchema(decl);

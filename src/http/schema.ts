@@ -25,21 +25,26 @@ export type Output<S> = S extends StandardSchemaV1<any, infer O> ? O : never;
 export type Input<S> = S extends StandardSchemaV1<infer I, any> ? I : never;
 
 /** A declared NDJSON stream of items of one schema (see `ndjsonOf`). */
-export interface NDJSONDecl<S extends AnySchema = AnySchema> {
+export interface NDJSONDecl<S extends AnySchema = AnySchema, Id extends string = string> {
   readonly stream: "ndjson";
   readonly item: S;
   readonly mediaType: "application/x-ndjson" | "application/jsonl";
   readonly description?: string;
   /** Validate each item at run time too (off by default: types and the document hold it). */
   readonly validate?: boolean;
+  /**
+   * The field of each item that is its id: the response names it in `Sluice-Item-Id`, and a client
+   * that lost the connection resumes by sending the last one as `Last-Event-ID`.
+   */
+  readonly id?: Id;
 }
 
 /** A declared Server-Sent Events stream whose event data has one schema (see `sseOf`). */
-export interface SSEDecl<S extends AnySchema = AnySchema> {
+export interface SSEDecl<S extends AnySchema = AnySchema, E extends string = string> {
   readonly stream: "sse";
   readonly item: S;
-  /** The event names the stream may send, for the document. */
-  readonly events?: readonly string[];
+  /** The event names the stream may send, for the document and the client's types. */
+  readonly events?: readonly E[];
   readonly description?: string;
   /** Validate each event's data at run time too (off by default: types and the document hold it). */
   readonly validate?: boolean;
@@ -59,39 +64,60 @@ export interface BodyDecl<S extends AnySchema = AnySchema> {
 export type ResponseDecl = AnySchema | NDJSONDecl | SSEDecl | BodyDecl | null;
 
 /**
+ * The response header in which a resumable NDJSON stream names the field of its items that is their
+ * id (see `ndjsonOf`'s `id`), so that a client knows what to send back as `Last-Event-ID`.
+ */
+export const ITEM_ID_HEADER = "sluice-item-id";
+
+/** The names of an item's fields that can serve as its id (a string or a number). */
+type IdField<T> = {
+  [K in keyof T & string]-?: NonNullable<T[K]> extends string | number ? K : never;
+}[keyof T & string];
+
+/**
  * Declares a route's NDJSON stream of `item`s: the handler must return an `NDJSONResponse` of that
  * type, and the API document carries the `itemSchema`. With `validate: true` each item is also
  * checked as it is sent (a failure is a mid-stream error); that costs a validation per item, so it
- * is opt-in for streams.
+ * is opt-in for streams. With `id: "field"` the stream is resumable: the response names the field
+ * in a `Sluice-Item-Id` header, a client that loses the connection sends the last item's value of it
+ * as `Last-Event-ID`, and the handler reads it as `req.lastEventId` to go on after it.
  *
  * @example
- * app.get("/movies", { responses: { 200: ndjsonOf(Movie) } }, () => new NDJSONResponse(movies()));
+ * app.get("/movies", { responses: { 200: ndjsonOf(Movie, { id: "id" }) } }, (req) =>
+ *   new NDJSONResponse(moviesAfter(req.lastEventId)));
  */
-export function ndjsonOf<S extends AnySchema>(
+export function ndjsonOf<S extends AnySchema, const Id extends IdField<Output<S>> = never>(
   item: S,
-  options: { mediaType?: NDJSONDecl["mediaType"]; description?: string; validate?: boolean } = {},
-): NDJSONDecl<S> {
+  options: {
+    mediaType?: NDJSONDecl["mediaType"];
+    description?: string;
+    validate?: boolean;
+    id?: Id;
+  } = {},
+): NDJSONDecl<S, Id> {
   return {
     stream: "ndjson",
     item,
     mediaType: options.mediaType ?? "application/x-ndjson",
     description: options.description,
     validate: options.validate,
+    id: options.id,
   };
 }
 
 /**
  * Declares a route's event stream whose `data` follows `item`: the handler must return an
- * `SSEResponse` of that type, and the document describes each event. With `validate: true` each
- * event's data is also checked as it is sent.
+ * `SSEResponse` of that type, and the document describes each event. `events` lists the event names
+ * it sends (the typed client types each event's name from it). With `validate: true` each event's
+ * data is also checked as it is sent.
  *
  * @example
  * app.get("/ticks", { responses: { 200: sseOf(Tick, { events: ["tick"] }) } }, () => new SSEResponse(ticks()));
  */
-export function sseOf<S extends AnySchema>(
+export function sseOf<S extends AnySchema, const E extends string = string>(
   item: S,
-  options: { events?: readonly string[]; description?: string; validate?: boolean } = {},
-): SSEDecl<S> {
+  options: { events?: readonly E[]; description?: string; validate?: boolean } = {},
+): SSEDecl<S, E> {
   return {
     stream: "sse",
     item,

@@ -168,15 +168,16 @@ export class SSEParser {
 
 /**
  * Parses an event stream from text or UTF-8 bytes, yielding each event as it completes. Returning
- * early (a `break` in `for await`) returns the chunk source too.
+ * early (a `break` in `for await`) returns the chunk source too. Pass the parser of a previous
+ * connection to carry its last event ID and reconnection time over, as a reconnecting client does.
  *
  * @example
  * for await (const ev of parseSSE(response.body!)) console.log(ev.event, ev.data);
  */
 export async function* parseSSE(
   chunks: AsyncIterable<string | Uint8Array>,
+  parser: SSEParser = new SSEParser(),
 ): AsyncGenerator<ParsedEvent, void, undefined> {
-  const parser = new SSEParser();
   // ignoreBOM keeps the BOM in the text so that the parser strips exactly one, as the spec does.
   const text = textOf(chunks, true);
   for await (const chunk of text) yield* parser.push(chunk);
@@ -232,6 +233,34 @@ export async function* parseNDJSON<T = unknown>(
       });
     }
     yield value;
+  }
+}
+
+/**
+ * A body's chunks as they arrive, read with a reader (async iteration of a ReadableStream is not in
+ * every browser yet). Leaving early (break, throw) cancels the body, which the server sees as the
+ * client going away.
+ *
+ * @example
+ * for await (const chunk of bodyChunks(response.body!)) console.log(chunk.byteLength);
+ */
+export async function* bodyChunks(
+  body: ReadableStream<Uint8Array>,
+): AsyncGenerator<Uint8Array, void, undefined> {
+  const reader = body.getReader();
+  let done = false;
+  try {
+    for (;;) {
+      const r = await reader.read();
+      if (r.done) {
+        done = true;
+        return;
+      }
+      yield r.value;
+    }
+  } finally {
+    if (!done) await reader.cancel().catch(() => {});
+    reader.releaseLock();
   }
 }
 

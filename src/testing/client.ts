@@ -1,6 +1,12 @@
 import type { App } from "../app.ts";
 import { type RunningServer, type ServeOptions, serve } from "../engine/node/serve.ts";
-import { type ParsedEvent, parseLines, parseNDJSON, parseSSE } from "../internal/event-stream.ts";
+import {
+  bodyChunks,
+  type ParsedEvent,
+  parseLines,
+  parseNDJSON,
+  parseSSE,
+} from "../internal/event-stream.ts";
 
 /** Where a test client sends its requests. */
 export type ClientMode = "memory" | "socket";
@@ -63,18 +69,8 @@ export function testClient(
  * for await (const chunk of chunks(res)) console.log(chunk.byteLength);
  */
 export async function* chunks(res: Response): AsyncGenerator<Uint8Array> {
-  if (!res.body) return;
-  const reader = res.body.getReader();
-  try {
-    for (;;) {
-      const r = await reader.read();
-      if (r.done) return;
-      yield r.value;
-    }
-  } finally {
-    // Leaving the loop early (break, throw) cancels the body: a disconnect, seen by the server.
-    await reader.cancel().catch(() => {});
-  }
+  // Leaving the loop early (break, throw) cancels the body: a disconnect, seen by the server.
+  if (res.body) yield* bodyChunks(res.body);
 }
 
 /**
