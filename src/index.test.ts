@@ -83,7 +83,15 @@ const SURFACE: Record<string, string[]> = {
   "./templates": ["TemplateError", "TemplateResponse", "checkTemplateName", "liquidEngine"],
   "./compress": ["availableEncodings", "compress", "compressResponse", "isCompressible"],
   "./redis": ["RedisBackend"],
-  "./client": ["EventStream", "ItemStream", "ProblemError", "SchemaError", "StreamError", "client"],
+  "./client": [
+    "EventStream",
+    "ItemStream",
+    "ProblemError",
+    "SchemaError",
+    "StreamError",
+    "client",
+    "parseSSE",
+  ],
 };
 
 /** The entries package.json exports (the built files), and the source each is built from. */

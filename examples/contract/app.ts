@@ -145,15 +145,21 @@ export function createContractApp(options: ContractOptions): App {
 
   app.get(
     "/ndjson",
-    { summary: "NDJSON rows", tags: ["streams"], responses: { 200: ndjsonOf(Row) } },
+    {
+      summary: "NDJSON rows (resumable: after Last-Event-ID, the rows after that i)",
+      tags: ["streams"],
+      responses: { 200: ndjsonOf(Row, { id: "i" }) },
+    },
     (req) => {
       const n = int(req.query.n, 10, "n");
       const delay = int(req.query.delay, 0, "delay");
+      // A typed client that lost the connection resumes after the last row it got (its `i`).
+      const after = req.lastEventId === undefined ? -1 : int(req.lastEventId, 0, "Last-Event-ID");
       const signal = req.signal;
       return new NDJSONResponse(
         (async function* () {
-          for (let i = 0; i < n; i++) {
-            if (delay > 0 && i > 0) await sleep(delay, undefined, { signal });
+          for (let i = after + 1; i < n; i++) {
+            if (delay > 0 && i > after + 1) await sleep(delay, undefined, { signal });
             yield { i, sq: i * i };
           }
         })(),

@@ -4,6 +4,7 @@
 // Each export is listed by name; src/index.test.ts snapshots the list.
 
 export type { RoutesOf } from "../core/routes.ts";
+export { type ParsedEvent, parseSSE } from "../internal/event-stream.ts";
 export { SchemaError } from "../internal/standard-schema.ts";
 export { type ClientOptions, client } from "./client.ts";
 export { type Problem, ProblemError, StreamError } from "./errors.ts";

@@ -162,6 +162,23 @@ describe("parseSSE", () => {
     ]);
   });
 
+  it("reads a response body, and cancels it when the consumer stops early", async () => {
+    let cancelled = false;
+    const body = new ReadableStream<Uint8Array>({
+      start(c) {
+        c.enqueue(new TextEncoder().encode("data: 1\n\ndata: 2\n\n"));
+      },
+      cancel() {
+        cancelled = true;
+      },
+    });
+    for await (const ev of parseSSE(body)) {
+      assert.equal(ev.data, "1");
+      break;
+    }
+    assert.equal(cancelled, true);
+  });
+
   it("returns the chunk source when the consumer stops early", async () => {
     let closed = false;
     async function* source() {

@@ -168,18 +168,19 @@ export class SSEParser {
 
 /**
  * Parses an event stream from text or UTF-8 bytes, yielding each event as it completes. Returning
- * early (a `break` in `for await`) returns the chunk source too. Pass the parser of a previous
- * connection to carry its last event ID and reconnection time over, as a reconnecting client does.
+ * early (a `break` in `for await`) returns the chunk source too (a response body is cancelled). Pass
+ * the parser of a previous connection to carry its last event ID and reconnection time over, as a
+ * reconnecting client does.
  *
  * @example
  * for await (const ev of parseSSE(response.body!)) console.log(ev.event, ev.data);
  */
 export async function* parseSSE(
-  chunks: AsyncIterable<string | Uint8Array>,
+  chunks: AsyncIterable<string | Uint8Array> | ReadableStream<Uint8Array>,
   parser: SSEParser = new SSEParser(),
 ): AsyncGenerator<ParsedEvent, void, undefined> {
   // ignoreBOM keeps the BOM in the text so that the parser strips exactly one, as the spec does.
-  const text = textOf(chunks, true);
+  const text = textOf(chunks instanceof ReadableStream ? bodyChunks(chunks) : chunks, true);
   for await (const chunk of text) yield* parser.push(chunk);
   yield* parser.end();
 }
