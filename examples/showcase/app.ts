@@ -16,12 +16,13 @@ import {
   NDJSONResponse,
   ndjsonOf,
   RedirectResponse,
-  SSEResponse,
   sseOf,
 } from "../../src/index.ts";
 import { staticMount } from "../../src/node/index.ts";
 import { serveOpenAPI } from "../../src/openapi/index.ts";
 import { liquidEngine, TemplateResponse } from "../../src/templates/index.ts";
+import { browserAssets } from "./assets.ts";
+import { createGateway } from "./gateway.ts";
 
 /** One page of the showcase: a title, a little text, and the HTML inside <main>. */
 function page(title: string, body: string): HTMLResponse {
@@ -75,9 +76,6 @@ async function dashboardStats(signal: AbortSignal): Promise<{ label: string; val
   ];
 }
 
-const ANSWER =
-  "Sluice streams each token the moment it is produced: no buffer waits to fill, the socket's backpressure paces the producer, and when you close the tab the generator's finally block runs.";
-
 const NameQuery = z.object({ name: z.string().max(100).optional() });
 const CountQuery = z.object({ n: z.coerce.number().int().min(0).max(1_000_000).optional() });
 const Hello = z.object({ hello: z.string() });
@@ -89,18 +87,6 @@ const MessageSchema = z.object({
   name: z.string().trim().min(1).max(40),
   text: z.string().trim().min(1).max(500),
 });
-const ChunkSchema = z.union([
-  z.object({
-    id: z.string(),
-    object: z.literal("chat.completion.chunk"),
-    choices: z.array(
-      z.object({ index: z.number(), delta: z.object({ content: z.string().optional() }) }),
-    ),
-  }),
-  // OpenAI-style streams end with this literal data line.
-  z.literal("[DONE]"),
-]);
-
 /**
  * Makes the showcase's media once per machine: a 6-second tone as WAV and an 8 MiB download.
  * Generated, not committed, so the repository stays small.
@@ -143,18 +129,42 @@ function mediaDir(): string {
   return dir;
 }
 
+/** Options of the showcase. */
+export interface ShowcaseOptions {
+  /** The broadcast channels of the live chart and the chat room (default: in memory). */
+  channels?: Channels;
+  /** The OpenAI-compatible server the LLM gateway proxies (main.ts starts a fake one). */
+  modelURL?: string;
+}
+
 /**
- * The showcase: a landing page linking one example per response type, a streamed dashboard, a live
- * chart and a chat room on broadcast channels (in memory, or in Redis when `channels` says so).
+ * The API the showcase's pages call through the typed client, mounted at /api: its routes are
+ * declared as one chain, so `ShowcaseAPI` carries them to `client<ShowcaseAPI>()` in the browser.
  *
  * @example
- * const { app } = createShowcaseApp();
+ * const api = client<ShowcaseAPI>(new URL("/api", location.origin));
+ */
+export function createShowcaseAPI(options: ShowcaseOptions = {}) {
+  return createGateway({ modelURL: options.modelURL }).get(
+    "/status",
+    { summary: "Health", tags: ["buffered"], responses: { 200: Status } },
+    () => new JSONResponse({ ok: true }),
+  );
+}
+
+/** The showcase's API, as the browser pages' client sees it. */
+export type ShowcaseAPI = ReturnType<typeof createShowcaseAPI>;
+
+/**
+ * The showcase: a landing page linking one example per response type, a streamed dashboard, a live
+ * chart and a chat room on broadcast channels (in memory, or in Redis when `channels` says so), and
+ * an LLM gateway whose page calls the server through the typed client.
+ *
+ * @example
+ * const { app } = createShowcaseApp({ modelURL: "http://127.0.0.1:4000" });
  * await serve(app, { port: 3000 });
  */
-export function createShowcaseApp(options: { channels?: Channels } = {}): {
-  app: App;
-  stop: () => void;
-} {
+export function createShowcaseApp(options: ShowcaseOptions = {}): { app: App; stop: () => void } {
   const app = new App();
   const channels = options.channels ?? new Channels({ history: 300 });
   const ticks = channels.channel("ticks", { schema: TickSchema });
@@ -302,55 +312,19 @@ document.getElementById("send").onsubmit = async (ev) => {
       new JSONResponse({ id: await chat.publish(req.body, { event: "message" }) }, { status: 201 }),
   );
 
-  app.get("/chat", { summary: "An LLM answer streamed token by token", tags: ["pages"] }, () =>
+  app.get("/chat", { summary: "A chat through the LLM gateway, with Stop", tags: ["pages"] }, () =>
     page(
-      "LLM answer, token by token",
-      `<p>The answer streams from <code>/chat/completions</code> as OpenAI-style chunks.</p>
-<button id="ask">Ask</button><p id="answer" style="white-space:pre-wrap"></p>
-<script>
-document.getElementById("ask").onclick = async () => {
-  const out = document.getElementById("answer"); out.textContent = "";
-  const res = await fetch("/chat/completions");
-  const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
-  let buf = "";
-  for (;;) {
-    const { value, done } = await reader.read(); if (done) break;
-    buf += value; const frames = buf.split("\\n\\n"); buf = frames.pop();
-    for (const f of frames) {
-      const data = f.split("\\n").filter((l) => l.startsWith("data:")).map((l) => l.slice(5).trim()).join("\\n");
-      if (data === "[DONE]") return;
-      out.textContent += JSON.parse(data).choices[0].delta.content ?? "";
-    }
-  }
-};
-</script>`,
+      "LLM gateway",
+      `<p>The page calls <code>POST /api/chat</code> through <code>sluice/client</code>; the server proxies a
+local OpenAI-compatible model (a fake one, started with the showcase, one token every few ms) with
+<code>fetch(model, { signal: req.signal })</code>. Stop (or closing the tab) cancels the call, and the
+model's request is aborted in the same turn of the server's event loop.</p>
+<form id="ask"><textarea id="prompt" rows="2" style="width:100%">Why should a gateway pass its request's signal upstream?</textarea>
+<label><input type="checkbox" id="fail"> make the model fail midway</label>
+<p><button id="send" type="submit">Ask</button> <button id="stop" type="button" disabled>Stop</button></p></form>
+<p id="status" class="muted"></p><p id="answer" style="white-space:pre-wrap"></p><p id="usage" class="muted"></p>
+<script type="module" src="/assets/chat.js"></script>`,
     ),
-  );
-  app.get(
-    "/chat/completions",
-    {
-      summary: "An LLM answer, token by token (OpenAI-style chunks)",
-      tags: ["streams"],
-      responses: { 200: sseOf(ChunkSchema) },
-    },
-    (req) => {
-      const signal = req.signal;
-      return new SSEResponse(
-        (async function* () {
-          const id = `chatcmpl-${Date.now()}`;
-          for (const token of ANSWER.match(/\S+\s*/g) ?? []) {
-            await sleep(40, undefined, { signal });
-            yield {
-              id,
-              object: "chat.completion.chunk" as const,
-              choices: [{ index: 0, delta: { content: token } }],
-            };
-          }
-          // OpenAI's stream ends with a literal [DONE] data line.
-          yield "[DONE]" as const;
-        })(),
-      );
-    },
   );
 
   app.get(
@@ -384,10 +358,10 @@ document.getElementById("ask").onclick = async () => {
       );
     },
   );
-  app.get(
-    "/api/status",
-    { summary: "Health", tags: ["buffered"], responses: { 200: Status } },
-    () => new JSONResponse({ ok: true }),
+  app.mount("/api", createShowcaseAPI(options));
+  const assets = browserAssets();
+  app.get("/assets/:name", { summary: "The pages' scripts, bundled", tags: ["pages"] }, (req) =>
+    assets(req.params.name),
   );
 
   // Files: an audio clip the browser seeks in with Range requests, and a resumable download.
