@@ -1,6 +1,7 @@
 // A TypeScript consumer of the packed package, type-checked by `tsc --noEmit` in a project made with
 // `tsc --init` (skipLibCheck off): every entry's declarations must be accepted as they are.
 import { App, HTTPError, JSONResponse, NDJSONResponse, SSEResponse, sse } from "sluice";
+import { client, ProblemError } from "sluice/client";
 import { compress } from "sluice/compress";
 import { FileResponse, serve, serveStatic } from "sluice/node";
 import { openAPIDocument } from "sluice/openapi";
@@ -23,9 +24,17 @@ app.mount("/static", serveStatic("."));
 
 const doc: Record<string, unknown> = openAPIDocument(app, { info: { title: "t", version: "1" } });
 const server = await serve(app, { port: 0 });
-const client = testClient(app);
-const res: Response = await client.fetch("/hello/ada");
+const tester = testClient(app);
+const res: Response = await tester.fetch("/hello/ada");
 // @ts-expect-error: params are typed from the path
 app.get("/typed/:id", (req) => req.params.nope);
 
-export { doc, res, server };
+// The typed client, from a chained app's type.
+const typed = new App().get("/movies/:id", (req) => ({ id: req.params.id }));
+const api = client<typeof typed>("http://localhost", { fetch: typed.fetch });
+const movie: unknown = await api.get("/movies/:id", { params: { id: 1 } });
+// @ts-expect-error: the path parameter is required
+await api.get("/movies/:id");
+const isProblem: boolean = ProblemError.is(movie);
+
+export { doc, isProblem, res, server };
