@@ -8,6 +8,7 @@
  *                                                      disconnect and restart until it is killed
  *   npm run -s contract-client -- BASE_URL --ndjson N  reads /ndjson?n=N, each item a line; resumes
  *                                                      after a disconnect; exits 0 when all came
+ *                                                      (`--delay MS` after N paces the rows)
  */
 import { z } from "zod";
 import { client, ProblemError, StreamError } from "../../src/client/index.ts";
@@ -22,7 +23,10 @@ const Row = z.object({ i: z.number().int(), sq: z.number().int() });
 type ContractRoutes = Route<
   "GET",
   "/ndjson",
-  { query: z.ZodObject<{ n: z.ZodNumber }>; responses: { 200: NDJSONDecl<typeof Row, "i"> } }
+  {
+    query: z.ZodObject<{ n: z.ZodNumber; delay: z.ZodOptional<z.ZodNumber> }>;
+    responses: { 200: NDJSONDecl<typeof Row, "i"> };
+  }
 > &
   Route<"GET", "/channel/:name", { responses: { 200: SSEDecl<z.ZodUnknown> } }>;
 
@@ -30,7 +34,7 @@ const RESUME = { delay: 250, maxDelay: 5000 };
 
 function usage(): never {
   process.stderr.write(
-    "usage: contract-client BASE_URL CHANNEL\n       contract-client BASE_URL --ndjson N\n",
+    "usage: contract-client BASE_URL CHANNEL\n       contract-client BASE_URL --ndjson N [--delay MS]\n",
   );
   process.exit(2);
 }
@@ -46,9 +50,9 @@ function note(message: string): void {
 const wait = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Reads /ndjson?n=N; the typed client resumes from the last row's `i` after a cut. */
-async function readNDJSON(baseURL: string, n: number): Promise<void> {
+async function readNDJSON(baseURL: string, n: number, delay: number | undefined): Promise<void> {
   const api = client<ContractRoutes>(baseURL, { resume: RESUME });
-  const rows = await api.get("/ndjson", { query: { n }, validate: Row });
+  const rows = await api.get("/ndjson", { query: { n, delay }, validate: Row });
   for await (const row of rows) print(row);
 }
 
@@ -92,15 +96,17 @@ async function follow(baseURL: string, name: string): Promise<never> {
   }
 }
 
-const [baseURL, second, third] = process.argv.slice(2);
+const [baseURL, second, third, fourth, fifth] = process.argv.slice(2);
 if (!baseURL || !second) usage();
 for (const signal of ["SIGTERM", "SIGINT"] as const) process.once(signal, () => process.exit(0));
 
 try {
   if (second === "--ndjson") {
     const n = Number(third);
+    const delay = fourth === "--delay" ? Number(fifth) : undefined;
     if (!Number.isInteger(n) || n < 0) usage();
-    await readNDJSON(baseURL, n);
+    if (fourth !== undefined && !(Number.isInteger(delay) && delay! >= 0)) usage();
+    await readNDJSON(baseURL, n, delay);
   } else {
     await follow(baseURL, second);
   }

@@ -1,0 +1,109 @@
+/**
+ * `npm run -s contract-client` (shared/contract/APP.md): the contract's client, run as a process
+ * against the contract app, which the test restarts under it. Its stdout must carry only JSON lines,
+ * every item exactly once.
+ */
+import assert from "node:assert/strict";
+import { type ChildProcess, spawn } from "node:child_process";
+import { join } from "node:path";
+import { createInterface } from "node:readline";
+import { describe, it } from "node:test";
+import { fileURLToPath } from "node:url";
+import { createContractApp } from "../examples/contract/app.ts";
+import { type RunningServer, serve } from "../src/node/index.ts";
+import { until, within } from "./helpers/wait.ts";
+
+const CLIENT = fileURLToPath(new URL("../examples/contract/client.ts", import.meta.url));
+const PUBLIC = fileURLToPath(new URL("../examples/contract/public", import.meta.url));
+
+/** The contract client as a process, its stdout read line by line. */
+function runClient(...args: string[]) {
+  const child: ChildProcess = spawn(process.execPath, [CLIENT, ...args], {
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  const lines: string[] = [];
+  let stderr = "";
+  createInterface({ input: child.stdout! }).on("line", (line) => lines.push(line));
+  child.stderr!.on("data", (d) => {
+    stderr += d;
+  });
+  const exited = new Promise<number | null>((resolve) =>
+    child.once("exit", (code) => resolve(code)),
+  );
+  return {
+    lines,
+    stderr: () => stderr,
+    exited,
+    stop() {
+      child.kill("SIGTERM");
+      return within(exited, 5000, "the contract client to exit");
+    },
+  };
+}
+
+/** The contract app, in this process, restartable on its port. */
+async function contract() {
+  const app = createContractApp({ staticDir: PUBLIC, bigFile: join(PUBLIC, "big.bin") });
+  app.onError(() => {});
+  let server: RunningServer = await serve(app, { port: 0, host: "127.0.0.1" });
+  const port = server.port;
+  return {
+    app,
+    url: server.url,
+    async restart() {
+      await server.close();
+      server = await serve(app, { port, host: "127.0.0.1" });
+    },
+    close: () => server.close(),
+  };
+}
+
+describe("npm run contract-client", () => {
+  it("reads /ndjson?n=N through the typed client across a server restart: every row once", {
+    timeout: 30_000,
+  }, async () => {
+    const server = await contract();
+    // One row every 2 ms is slow enough to restart the server in the middle of it.
+    const client = runClient(server.url, "--ndjson", "600", "--delay", "2");
+    try {
+      await until(
+        () => client.lines.length >= 100,
+        10_000,
+        () => `100 rows (${client.stderr()})`,
+      );
+      await server.restart();
+      assert.equal(await within(client.exited, 20_000, "the client to finish"), 0);
+      const rows = client.lines.map((line) => JSON.parse(line) as { i: number; sq: number });
+      assert.deepEqual(
+        rows.map((r) => r.i),
+        Array.from({ length: 600 }, (_, i) => i),
+      );
+      for (const r of rows) assert.equal(r.sq, r.i * r.i);
+      // The restart did cut a stream, which the client resumed.
+      assert.equal(server.app.stats.streams.aborted, 1);
+      assert.equal(server.app.stats.streams.completed, 1);
+    } finally {
+      await client.stop();
+      await server.close();
+    }
+  });
+
+  it("keeps stdout for JSON lines: usage and failures go to stderr", {
+    timeout: 15_000,
+  }, async () => {
+    const server = await contract();
+    try {
+      const bad = runClient(server.url, "--ndjson", "-1");
+      assert.equal(await within(bad.exited, 10_000, "the client to exit"), 2);
+      assert.deepEqual(bad.lines, []);
+      assert.match(bad.stderr(), /usage: contract-client/);
+    } finally {
+      await server.close();
+    }
+    // The server is gone now: nothing to read, and stdout says nothing.
+    const gone = runClient(server.url, "--ndjson", "5");
+    assert.equal(await within(gone.exited, 10_000, "the client to exit"), 1);
+    assert.deepEqual(gone.lines, []);
+    assert.match(gone.stderr(), /^contract-client: /);
+  });
+});
