@@ -8,7 +8,6 @@ import { describe, it } from "node:test";
 import * as v from "valibot";
 import { z } from "zod";
 import {
-  type Client,
   type ClientOf,
   client,
   type EventStream,
@@ -232,6 +231,6 @@ describe("typed client types", () => {
       await c.get("/anything/:id");
     };
     assert.equal(typeof check, "function");
-    expectType<Equal<ClientOf<typeof app>, Client<RoutesOf<typeof app>>>>();
+    expectType<Equal<ClientOf<typeof app>, ReturnType<typeof client<typeof app>>>>();
   });
 });

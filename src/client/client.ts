@@ -1,4 +1,3 @@
-import type { RoutesOf } from "../core/routes.ts";
 import { SchemaError, type StandardSchemaV1 } from "../internal/standard-schema.ts";
 import { problemError } from "./errors.ts";
 import {
@@ -8,7 +7,7 @@ import {
   type ResumeOptions,
   type StreamSetup,
 } from "./stream.ts";
-import type { CallOptions, Client, QueryValue, Scalar } from "./types.ts";
+import type { CallOptions, ClientOf, QueryValue, Scalar } from "./types.ts";
 
 /** Options of a client. */
 export interface ClientOptions {
@@ -56,7 +55,7 @@ const PARAM = /^:([A-Za-z_]\w*)(?:\(.*\))?$/;
 export function client<A = unknown>(
   baseURL: string | URL,
   options: ClientOptions = {},
-): Client<RoutesOf<A>> {
+): ClientOf<A> {
   const base = new URL(baseURL);
   // A base path ("https://host/api") is kept: route paths go below it.
   const prefix = base.pathname.replace(/\/+$/, "");
@@ -137,7 +136,7 @@ export function client<A = unknown>(
     put: (path, ...input) => call("PUT", path, input[0] as RawInput),
     patch: (path, ...input) => call("PATCH", path, input[0] as RawInput),
     delete: (path, ...input) => call("DELETE", path, input[0] as RawInput),
-  } as Client<RoutesOf<A>>;
+  } as ClientOf<A>;
 }
 
 /** The route's path with its parameters filled in, each percent-encoded (a wildcard segment by segment). */

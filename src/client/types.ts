@@ -204,9 +204,16 @@ export interface Client<R> {
 }
 
 /**
+ * The routes as one flat object, path → method → options. The app's type holds them as an
+ * intersection, one member per route or mount; reading a route from that costs a walk over every
+ * member at each call, from this only a lookup. Worked out once per client type.
+ */
+type Flat<R> = { [P in keyof R]: { [M in keyof R[P]]: R[P][M] } };
+
+/**
  * The client type for an app type: `ClientOf<typeof app>`.
  *
  * @example
  * let api: ClientOf<typeof app>;
  */
-export type ClientOf<A> = Client<RoutesOf<A>>;
+export type ClientOf<A> = Client<Flat<RoutesOf<A>>>;
