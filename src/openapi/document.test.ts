@@ -38,7 +38,10 @@ type Operation = {
   deprecated?: boolean;
   parameters?: { name: string; in: string; required: boolean; schema: JSONSchema }[];
   requestBody?: { required: boolean; content: Record<string, { schema: JSONSchema }> };
-  responses: Record<string, { description: string; content?: Record<string, Media> }>;
+  responses: Record<
+    string,
+    { description: string; content?: Record<string, Media>; headers?: Record<string, unknown> }
+  >;
 };
 type Media = { schema?: JSONSchema; itemSchema?: JSONSchema };
 
@@ -75,7 +78,7 @@ function sampleApp(): App {
   );
   app.get(
     "/movies.jsonl",
-    { responses: { 200: ndjsonOf(Movie, { mediaType: "application/jsonl" }) } },
+    { responses: { 200: ndjsonOf(Movie, { mediaType: "application/jsonl", id: "id" }) } },
     () => new NDJSONResponse<z.input<typeof Movie>>([]),
   );
   app.get(
@@ -271,6 +274,16 @@ describe("openAPIDocument", () => {
     assert.deepEqual(Object.keys(doc.paths["/movies.jsonl"]!.get!.responses["200"]!.content!), [
       "application/jsonl",
     ]);
+  });
+
+  it("names a resumable NDJSON stream's id field in its response header", () => {
+    const header = doc.paths["/movies.jsonl"]!.get!.responses["200"]!.headers;
+    assert.deepEqual(Object.keys(header ?? {}), ["sluice-item-id"]);
+    assert.deepEqual((header!["sluice-item-id"] as { schema: unknown }).schema, {
+      type: "string",
+      const: "id",
+    });
+    assert.equal(doc.paths["/movies.ndjson"]!.get!.responses["200"]!.headers, undefined);
   });
 
   it("describes an SSE route's events, their data as JSON with its schema", () => {

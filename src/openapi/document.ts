@@ -1,7 +1,7 @@
 import type { AppCore } from "../core/app.ts";
 import type { RouteInfo, RouteOptions } from "../core/routes.ts";
 import type { AnySchema, ResponseDecl } from "../http/schema.ts";
-import { declSchema, isSchema } from "../http/schema.ts";
+import { declSchema, ITEM_ID_HEADER, isSchema } from "../http/schema.ts";
 import { statusText } from "../http/status.ts";
 
 /** A JSON Schema object (2020-12 dialect, as OpenAPI 3.1 and 3.2 use). */
@@ -339,9 +339,20 @@ function operation(
     for (const [code, decl] of Object.entries(o.responses)) {
       const status = Number(code);
       const content = responseContent(decl, v, convert);
-      responses[code] = content
-        ? { description: describe(decl, status), content }
-        : { description: describe(decl, status) };
+      const response: Record<string, unknown> = { description: describe(decl, status) };
+      if (content) response.content = content;
+      if (decl && !isSchema(decl) && "stream" in decl && decl.stream === "ndjson" && decl.id) {
+        // A resumable NDJSON stream names its items' id field; a client that lost the connection
+        // sends the last item's value of it back as Last-Event-ID.
+        response.headers = {
+          [ITEM_ID_HEADER]: {
+            description:
+              "The field of each item that is its id: send the last one as Last-Event-ID to resume after it",
+            schema: { type: "string", const: decl.id },
+          },
+        };
+      }
+      responses[code] = response;
     }
   } else {
     responses["200"] = { description: "OK" };
