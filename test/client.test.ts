@@ -15,6 +15,7 @@ import {
   client,
   type Gap,
   ProblemError,
+  type ReconnectInfo,
   SchemaError,
   StreamError,
   type StreamEvent,
@@ -599,12 +600,25 @@ for (const mode of MODES) {
       const seen = newSeen();
       const { api, close } = await connect(mode, testApp(new Log(), seen));
       try {
-        const events = await collect(await api.get("/batches"));
+        const told: ReconnectInfo[] = [];
+        const events = await collect(
+          await api.get("/batches", { resume: { onReconnect: (info) => told.push(info) } }),
+        );
         assert.deepEqual(
           events.map((e) => !e.gap && e.data.n),
           range(0, 9),
         );
         assert.deepEqual(seen.lastEventIds, [undefined, "2", "5", "8"]);
+        // Told before each wait: a clean end has no cause; the batches' retry: 10 sets the wait.
+        assert.deepEqual(
+          told.map((t) => [t.attempt, t.lastEventId, t.cause]),
+          [
+            [1, "2", undefined],
+            [1, "5", undefined],
+            [1, "8", undefined],
+          ],
+        );
+        for (const t of told) assert.ok(t.wait >= 10 && t.wait <= 15, `waited ${t.wait}`);
       } finally {
         await close();
       }

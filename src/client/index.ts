@@ -12,6 +12,7 @@ export {
   EventStream,
   type Gap,
   ItemStream,
+  type ReconnectInfo,
   type ResumeOptions,
   type StreamEvent,
 } from "./stream.ts";

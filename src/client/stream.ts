@@ -26,6 +26,23 @@ export interface ResumeOptions {
   maxDelay?: number;
   /** Failed attempts in a row after which the stream stops with a StreamError (default: no limit). */
   maxAttempts?: number;
+  /**
+   * Told before each wait: a page can say "reconnecting…" (the next item says it is back). Its
+   * errors are not caught: a hook that throws ends the stream with that error.
+   */
+  onReconnect?: (info: ReconnectInfo) => void;
+}
+
+/** What `onReconnect` is told. */
+export interface ReconnectInfo {
+  /** 1 for the first attempt after a cut or an end, counting up while attempts fail. */
+  readonly attempt: number;
+  /** How long the stream waits before it, in ms. */
+  readonly wait: number;
+  /** The id it resumes after. */
+  readonly lastEventId: string | undefined;
+  /** Why: the error that cut the connection or failed the last attempt; undefined after a clean end. */
+  readonly cause: unknown;
 }
 
 /**
@@ -196,8 +213,10 @@ abstract class ResumableStream<Item> implements AsyncIterable<Item> {
           last,
         );
       }
+      const wait = Math.max(this.#wait(options, attempt), notBefore);
+      options.onReconnect?.({ attempt, wait, lastEventId: this.lastEventId, cause: last });
       try {
-        await sleep(Math.max(this.#wait(options, attempt), notBefore), signal);
+        await sleep(wait, signal);
       } catch (err) {
         if (this.#stopped()) return null;
         throw err;
