@@ -10,6 +10,7 @@ import { createInterface } from "node:readline";
 import { describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import { createContractApp } from "../examples/contract/app.ts";
+import { Channels } from "../src/index.ts";
 import { type RunningServer, serve } from "../src/node/index.ts";
 import { until, within } from "./helpers/wait.ts";
 
@@ -41,17 +42,30 @@ function runClient(...args: string[]) {
   };
 }
 
-/** The contract app, in this process, restartable on its port. */
-async function contract() {
-  const app = createContractApp({ staticDir: PUBLIC, bigFile: join(PUBLIC, "big.bin") });
-  app.onError(() => {});
+/** The contract app, in this process, restartable on its port (with other channels, if given). */
+async function contract(channels?: Channels) {
+  const make = (c: Channels | undefined) => {
+    const app = createContractApp({
+      staticDir: PUBLIC,
+      bigFile: join(PUBLIC, "big.bin"),
+      channels: c,
+    });
+    app.onError(() => {});
+    return app;
+  };
+  let app = make(channels);
   let server: RunningServer = await serve(app, { port: 0, host: "127.0.0.1" });
   const port = server.port;
   return {
-    app,
+    get app() {
+      return app;
+    },
     url: server.url,
-    async restart() {
+    /** Stops the server (its streams are cut), runs `meanwhile`, and serves again. */
+    async restart(meanwhile?: () => Promise<void>, next?: Channels) {
       await server.close();
+      await meanwhile?.();
+      if (next) app = make(next);
       server = await serve(app, { port, host: "127.0.0.1" });
     },
     close: () => server.close(),
@@ -82,6 +96,63 @@ describe("npm run contract-client", () => {
       // The restart did cut a stream, which the client resumed.
       assert.equal(server.app.stats.streams.aborted, 1);
       assert.equal(server.app.stats.streams.completed, 1);
+    } finally {
+      await client.stop();
+      await server.close();
+    }
+  });
+
+  it("follows a channel across server restarts: every event once, in order; a lost history is a gap", {
+    timeout: 40_000,
+  }, async () => {
+    const channels = new Channels({ keepalive: false });
+    const server = await contract(channels);
+    const client = runClient(server.url, "news");
+    const news = channels.channel("news");
+    const published: { id: string; event?: string; data: unknown }[] = [];
+    const publish = async (from: number, to: number) => {
+      for (let n = from; n < to; n++) {
+        const event = n % 3 === 0 ? "headline" : undefined;
+        const data = { n, title: `story ${n}` };
+        published.push({ id: await news.publish(data, { event }), ...(event && { event }), data });
+      }
+    };
+    const lines = () => client.lines.map((line) => JSON.parse(line) as Record<string, unknown>);
+    try {
+      // What is published once the client is subscribed reaches it.
+      await until(
+        () => channels.subscribers().news === 1,
+        10_000,
+        () => `a subscriber (${client.stderr()})`,
+      );
+      await publish(0, 20);
+      await until(() => client.lines.length >= 20, 10_000, "20 events");
+      // A restart cuts the stream; what is published meanwhile is replayed after it.
+      await server.restart(() => publish(20, 30));
+      await until(
+        () => client.lines.length >= 30,
+        15_000,
+        () => `30 events (${client.stderr()})`,
+      );
+      await publish(30, 40);
+      await until(() => client.lines.length >= 40, 10_000, "40 events");
+      assert.deepEqual(lines(), published, "every event once, in order");
+      // A server that no longer holds the client's last id (a fresh history) says so first.
+      const fresh = new Channels({ keepalive: false });
+      await server.restart(undefined, fresh);
+      await until(
+        () => fresh.subscribers().news === 1,
+        15_000,
+        () => `the resubscription (${client.stderr()})`,
+      );
+      const lastBefore = published.at(-1)!.id;
+      published.length = 0;
+      const freshNews = fresh.channel("news");
+      for (let n = 40; n < 45; n++)
+        published.push({ id: await freshNews.publish({ n }), data: { n } });
+      await until(() => client.lines.length >= 46, 10_000, "the gap and 5 events");
+      assert.deepEqual(lines().slice(40), [{ gap: true, lastEventId: lastBefore }, ...published]);
+      assert.equal(await client.stop(), 0);
     } finally {
       await client.stop();
       await server.close();

@@ -9,6 +9,7 @@ import { createShowcaseApp, type ShowcaseAPI } from "../examples/showcase/app.ts
 import { createGateway } from "../examples/showcase/gateway.ts";
 import { createModel, type Generation } from "../examples/showcase/model.ts";
 import { client, StreamError } from "../src/client/index.ts";
+import { Channels } from "../src/index.ts";
 import { type RunningServer, serve } from "../src/node/index.ts";
 import { ndjson } from "../src/testing/index.ts";
 import { BOUND } from "./helpers/app.ts";
@@ -303,6 +304,61 @@ describe("the chat page in headless Chromium", { skip: browserMissing() }, () =>
       assert.deepEqual(errors, []);
     } finally {
       await page.close();
+    }
+  });
+});
+
+describe("the live chart in headless Chromium", { skip: browserMissing() }, () => {
+  it("tells the chart of a gap when the history no longer holds its last tick, and goes on", {
+    timeout: 30_000,
+  }, async () => {
+    // A history of 5: what is published while the chart waits to reconnect pushes its last tick out.
+    const channels = new Channels({ history: 5, keepalive: false });
+    // No ticker: the test publishes every tick itself.
+    const { app, stop } = createShowcaseApp({ channels, tickInterval: false });
+    app.onError(() => {});
+    const server = await serve(app, { port: 0, host: "127.0.0.1" });
+    const browser = await launchBrowser();
+    const page = await browser.context.newPage();
+    const errors: string[] = [];
+    page.on("pageerror", (e) => errors.push(String(e)));
+    type Chart = { ids: string[]; opened: number; gaps: number };
+    const chart = () => page.evaluate(() => (window as unknown as { chart: Chart }).chart);
+    try {
+      const ticks = channels.channel("ticks");
+      await page.goto(`${server.url}/live`);
+      await page.waitForFunction(() => (window as unknown as { chart: Chart }).chart.opened > 0);
+      await until(() => channels.subscribers().ticks === 1, 5000, "the chart subscribed");
+      // The server ends the chart's connection after 15 ticks; it comes back after retry: 1000.
+      const first: string[] = [];
+      for (let i = 0; i < 15; i++)
+        first.push(await ticks.publish({ at: `a${i}`, value: i }, { event: "tick" }));
+      await until(() => (channels.subscribers().ticks ?? 0) === 0, 5000, "the connection to end");
+      // Published at once while the chart waits to come back: its last tick falls out of the
+      // history.
+      const later = await Promise.all(
+        Array.from({ length: 20 }, (_, i) =>
+          ticks.publish({ at: `b${i}`, value: i }, { event: "tick" }),
+        ),
+      );
+      await page.waitForFunction(
+        (id) => (window as unknown as { chart: Chart }).chart.ids.includes(id),
+        later.at(-1)!,
+        { timeout: 10_000 },
+      );
+      const after = await chart();
+      assert.equal(after.gaps, 1, "the gap is told once");
+      assert.equal(after.opened, 2);
+      // Everything before the gap, then what the history held (its last 5), each once, in order;
+      // the 15 ticks it no longer held are not drawn, and the gap said so.
+      assert.deepEqual(after.ids, [...first, ...later.slice(-5)]);
+      assert.equal(await page.textContent("#gaps"), "1");
+      assert.deepEqual(errors, []);
+    } finally {
+      await page.close();
+      await browser.close();
+      await server.close();
+      stop();
     }
   });
 });

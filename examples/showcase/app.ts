@@ -45,7 +45,8 @@ const recent: { at: string; value: number }[] = [];
  * gets each tick from the channel; one that reconnects (or a server restarted with Redis) resumes
  * after the last tick it drew, so its line has no hole.
  */
-function startTicker(ticks: Channel<Tick>): () => void {
+function startTicker(ticks: Channel<Tick>, interval: number | false): () => void {
+  if (interval === false) return () => {};
   let value = 50;
   const tick = () => {
     value = Math.min(100, Math.max(0, value + (Math.random() - 0.5) * 8));
@@ -55,7 +56,7 @@ function startTicker(ticks: Channel<Tick>): () => void {
     ticks.publish(t, { event: "tick" }).catch((err) => console.error("ticker:", err.message));
   };
   tick();
-  const timer = setInterval(tick, 1000);
+  const timer = setInterval(tick, interval);
   timer.unref();
   return () => clearInterval(timer);
 }
@@ -135,6 +136,8 @@ export interface ShowcaseOptions {
   channels?: Channels;
   /** The OpenAI-compatible server the LLM gateway proxies (main.ts starts a fake one). */
   modelURL?: string;
+  /** Milliseconds between the live chart's ticks (default 1000); false: no ticker (tests publish). */
+  tickInterval?: number | false;
 }
 
 /**
@@ -152,8 +155,11 @@ export function createShowcaseAPI(options: ShowcaseOptions = {}) {
   );
 }
 
-/** The showcase's API, as the browser pages' client sees it. */
+/** The showcase's API (mounted at /api), as a client of it sees it. */
 export type ShowcaseAPI = ReturnType<typeof createShowcaseAPI>;
+
+/** The showcase app, as the browser pages' client sees it: /api/..., /live/events. */
+export type ShowcaseApp = ReturnType<typeof createShowcaseApp>["app"];
 
 /**
  * The showcase: a landing page linking one example per response type, a streamed dashboard, a live
@@ -164,12 +170,12 @@ export type ShowcaseAPI = ReturnType<typeof createShowcaseAPI>;
  * const { app } = createShowcaseApp({ modelURL: "http://127.0.0.1:4000" });
  * await serve(app, { port: 3000 });
  */
-export function createShowcaseApp(options: ShowcaseOptions = {}): { app: App; stop: () => void } {
+export function createShowcaseApp(options: ShowcaseOptions = {}) {
   const app = new App();
   const channels = options.channels ?? new Channels({ history: 300 });
   const ticks = channels.channel("ticks", { schema: TickSchema });
   const chat = channels.channel("chat", { schema: MessageSchema });
-  const stopTicker = startTicker(ticks);
+  const stopTicker = startTicker(ticks, options.tickInterval ?? 1000);
 
   app.templates(liquidEngine({ dir: fileURLToPath(new URL("./templates", import.meta.url)) }));
   app.get(
@@ -224,44 +230,18 @@ export function createShowcaseApp(options: ShowcaseOptions = {}): { app: App; st
   app.get("/live", { summary: "A live chart on a broadcast channel", tags: ["pages"] }, () =>
     page(
       "Live chart",
-      `<p>One tick a second from a channel (<code>/live/events</code>). The server ends each
-connection after 15 events; the browser reconnects with <code>Last-Event-ID</code> and the channel
-replays what it missed, so the line never breaks. Started with <code>REDIS_URL</code>, the history
-lives in Redis: restart the server and the line carries on where it stopped.</p>
+      `<p>One tick a second from a channel (<code>/live/events</code>), read through the typed client
+(<code>sluice/client</code>). The server ends each connection after 15 events; the client reconnects
+with <code>Last-Event-ID</code> and the channel replays what it missed, so the line never breaks (a gap,
+should the history no longer hold the last tick drawn, is told and starts a new stretch). Started with
+<code>REDIS_URL</code>, the history lives in Redis: restart the server and the line carries on where it
+stopped.</p>
 <p class="muted" id="state">connecting…</p>
 <svg id="chart" viewBox="0 0 600 200" style="width:100%;background:#f7f9fc;border-radius:6px">
 <polyline id="line" fill="none" stroke="#0b62c4" stroke-width="2" points=""/></svg>
 <p class="muted"><span id="count">0</span> ticks drawn, <span id="reconnects">0</span> reconnects, <span id="gaps">0</span> gaps</p>
-<script>
-const state = document.getElementById("state"), line = document.getElementById("line");
-const points = [];
-// What the chart has drawn, for the curious (and the showcase's browser test).
-const chart = window.chart = { ids: [], opened: 0, gaps: 0 };
-const es = new EventSource("/live/events");
-es.onopen = () => { state.textContent = "connected"; document.getElementById("reconnects").textContent = String(Math.max(0, chart.opened++)); };
-es.onerror = () => { state.textContent = "reconnecting…"; };
-es.addEventListener("gap", () => { chart.gaps++; points.push(null); document.getElementById("gaps").textContent = chart.gaps; });
-es.addEventListener("tick", (e) => {
-  points.push(JSON.parse(e.data).value);
-  if (points.length > 120) points.shift();
-  chart.ids.push(e.lastEventId);
-  document.getElementById("count").textContent = String(chart.ids.length);
-  // A gap (told by the channel, never hidden) starts a new stretch of line.
-  let d = "", x = 600 - (points.length - 1) * 5;
-  for (const v of points) { if (v !== null) d += x + "," + (195 - v * 1.9).toFixed(1) + " "; x += 5; }
-  line.setAttribute("points", d);
-});
-</script>`,
+<script type="module" src="/assets/live.js"></script>`,
     ),
-  );
-  app.get(
-    "/live/events",
-    {
-      summary: "Live ticks from a channel, resumable with Last-Event-ID",
-      tags: ["streams"],
-      responses: { 200: sseOf(TickSchema, { events: ["tick", "gap"] }) },
-    },
-    (req) => ticks.subscribe(req, { limit: 15, retry: 1000 }),
   );
 
   app.get("/room", { summary: "A chat room every open tab shows", tags: ["pages"] }, () =>
@@ -358,7 +338,6 @@ model's request is aborted in the same turn of the server's event loop.</p>
       );
     },
   );
-  app.mount("/api", createShowcaseAPI(options));
   const assets = browserAssets();
   app.get("/assets/:name", { summary: "The pages' scripts, bundled", tags: ["pages"] }, (req) =>
     assets(req.params.name),
@@ -378,10 +357,22 @@ Partial Content), and a reload revalidates with <code>If-None-Match</code> (304)
     ),
   );
 
-  serveOpenAPI(app, { info: { title: "Sluice showcase", version: "1.0.0" } });
+  // The routes the pages' scripts call, declared as one chain: the app's type (`ShowcaseApp`)
+  // carries them to the typed client in the browser (browser/*.ts).
+  const routed = app.mount("/api", createShowcaseAPI(options)).get(
+    "/live/events",
+    {
+      summary: "Live ticks from a channel, resumable with Last-Event-ID",
+      tags: ["streams"],
+      responses: { 200: sseOf(TickSchema, { events: ["tick", "gap"] }) },
+    },
+    (req) => ticks.subscribe(req, { limit: 15, retry: 1000 }),
+  );
+
+  serveOpenAPI(routed, { info: { title: "Sluice showcase", version: "1.0.0" } });
 
   return {
-    app,
+    app: routed,
     stop: () => {
       stopTicker();
       void channels.close();

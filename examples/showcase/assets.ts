@@ -31,7 +31,7 @@ export function browserAssets(): (file: string) => Promise<BufferedResponse> {
     }).then((result) => result.outputFiles[0]!.text);
   return async (file) => {
     const m = NAME.exec(file);
-    if (!m || !["chat"].includes(m[1]!)) throw new HTTPError(404, `no module ${file}`);
+    if (!m || !["chat", "live"].includes(m[1]!)) throw new HTTPError(404, `no module ${file}`);
     let text = built.get(m[1]!);
     if (!text) {
       text = bundle(m[1]!);
