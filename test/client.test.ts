@@ -152,6 +152,29 @@ function testApp(log: Log, seen: Seen) {
       },
     )
     .get(
+      "/labels",
+      { responses: { 200: ndjsonOf(z.object({ label: z.string() }), { id: "label" }) } },
+      (req) => {
+        // Ids that are not ASCII, and one that no header can carry (a line break).
+        seen.lastEventIds.push(req.lastEventId);
+        const labels = ["a ☃", "b 𝄞", "c\nd", "e é", "f"];
+        const from = req.lastEventId === undefined ? 0 : labels.indexOf(req.lastEventId) + 1;
+        const cutAfter = seen.cutFeedAfter;
+        seen.cutFeedAfter = 0;
+        return new NDJSONResponse(
+          (async function* () {
+            let sent = 0;
+            for (const label of labels.slice(from)) {
+              if (cutAfter > 0 && sent === cutAfter) throw new Error("cut");
+              sent++;
+              yield { label };
+              await sleep(2);
+            }
+          })(),
+        );
+      },
+    )
+    .get(
       "/rows-noid",
       { responses: { 200: ndjsonOf(Row) } },
       () =>
@@ -516,6 +539,50 @@ for (const mode of MODES) {
       },
     );
 
+    it(
+      "resumes after an id that is not ASCII: the handler reads it back as sent",
+      BOUND,
+      async () => {
+        const seen = newSeen();
+        const { api, close } = await connect(mode, testApp(new Log(), seen));
+        try {
+          seen.cutFeedAfter = 2;
+          const labels = await collect(await api.get("/labels", { resume: { delay: 5 } }));
+          assert.deepEqual(
+            labels.map((l) => l.label),
+            ["a ☃", "b 𝄞", "c\nd", "e é", "f"],
+          );
+          assert.deepEqual(seen.lastEventIds, [undefined, "b 𝄞"]);
+        } finally {
+          await close();
+        }
+      },
+    );
+
+    it(
+      "does not resume from an item whose id no header can carry: the cut is an error",
+      BOUND,
+      async () => {
+        const seen = newSeen();
+        const { api, close } = await connect(mode, testApp(new Log(), seen));
+        try {
+          seen.cutFeedAfter = 3; // cut right after "c\nd"
+          const got: string[] = [];
+          await assert.rejects(
+            (async () => {
+              for await (const l of await api.get("/labels", { resume: { delay: 5 } }))
+                got.push(l.label);
+            })(),
+            (e: unknown) => StreamError.is(e) && e.lastEventId === undefined,
+          );
+          assert.deepEqual(got, ["a ☃", "b 𝄞", "c\nd"]);
+          assert.deepEqual(seen.lastEventIds, [undefined], "no second request");
+        } finally {
+          await close();
+        }
+      },
+    );
+
     it("fails visibly when an NDJSON stream without an id field is cut", BOUND, async () => {
       const { api, close } = await connect(mode, testApp(new Log(), newSeen()));
       try {
@@ -525,7 +592,7 @@ for (const mode of MODES) {
           (async () => {
             for await (const row of rows) got.push(row);
           })(),
-          (e: unknown) => StreamError.is(e) && /before it had an id/.test(e.message),
+          (e: unknown) => StreamError.is(e) && /no id to resume from/.test(e.message),
         );
         assert.deepEqual(got, [{ i: 0, sq: 0 }]);
       } finally {

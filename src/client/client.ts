@@ -89,7 +89,7 @@ export function client<A = unknown>(
 
     const open = (lastEventId: string | undefined, s: AbortSignal) => {
       const h = new Headers(headers);
-      if (lastEventId !== undefined) h.set("last-event-id", lastEventId);
+      if (lastEventId !== undefined) h.set("last-event-id", headerBytes(lastEventId));
       return send(new Request(url, { method, headers: h, body, signal: s }));
     };
     let res: Response;
@@ -137,6 +137,17 @@ export function client<A = unknown>(
     patch: (path, ...input) => call("PATCH", path, input[0] as RawInput),
     delete: (path, ...input) => call("DELETE", path, input[0] as RawInput),
   } as ClientOf<A>;
+}
+
+/**
+ * An id as a `Last-Event-ID` value: its UTF-8 bytes, one character each (WHATWG HTML §9.2.4; a
+ * header value is bytes, and fetch takes them as such a string).
+ */
+function headerBytes(id: string): string {
+  if (!/[^\x00-\x7f]/.test(id)) return id;
+  let out = "";
+  for (const byte of new TextEncoder().encode(id)) out += String.fromCharCode(byte);
+  return out;
 }
 
 /** The route's path with its parameters filled in, each percent-encoded (a wildcard segment by segment). */

@@ -75,7 +75,10 @@ export interface Gap {
   readonly lastEventId: string;
 }
 
-/** Opens the stream again after `lastEventId`. */
+/**
+ * Opens the stream again after `lastEventId`. It throws at once when the request cannot be built,
+ * and returns a promise that rejects when it cannot be sent.
+ */
 export type Reconnect = (lastEventId: string | undefined, signal: AbortSignal) => Promise<Response>;
 
 /** @internal what a stream is made of: its first response and how to open it again. */
@@ -178,7 +181,7 @@ abstract class ResumableStream<Item> implements AsyncIterable<Item> {
           throw new StreamError(
             resume === false
               ? "the stream was cut and resuming is off"
-              : "the stream was cut before it had an id to resume from",
+              : "the stream was cut where it has no id to resume from",
             this.lastEventId,
             cut,
           );
@@ -222,9 +225,12 @@ abstract class ResumableStream<Item> implements AsyncIterable<Item> {
         throw err;
       }
       notBefore = 0;
+      // A request that cannot even be built throws here, at once: that is no network error, and
+      // trying again would not help.
+      const pending = reconnect(this.lastEventId, signal);
       let res: Response;
       try {
-        res = await reconnect(this.lastEventId, signal);
+        res = await pending;
       } catch (err) {
         if (this.#stopped()) return null;
         last = err;
@@ -327,7 +333,10 @@ export class ItemStream<T> extends ResumableStream<T> {
       const item = (await this.check(value, "NDJSON item")) as T;
       const field = this.#idField;
       const id = field === null ? undefined : (value as Record<string, unknown> | null)?.[field];
-      if (typeof id === "string" || typeof id === "number") this.moveTo(String(id));
+      // An id with a line break or NUL cannot go in a header: no resuming from such an item (a
+      // resume from the id before it would repeat it), until an item with an id that can.
+      if (typeof id === "number" || typeof id === "string")
+        this.moveTo(/[\r\n\0]/.test(String(id)) ? undefined : String(id));
       yield item;
     }
     if (broken) {

@@ -7,6 +7,9 @@ import type { TemplateEngine } from "./templates.ts";
 export const DEFAULT_BODY_LIMIT = 1024 * 1024;
 
 const JSON_TYPE = /^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i;
+const NON_ASCII = /[^\x00-\x7f]/;
+const NOT_BYTES = /[^\x00-\xff]/;
+const UTF8 = new TextDecoder("utf-8", { fatal: true });
 const FORM_TYPE = /^(?:application\/x-www-form-urlencoded|multipart\/form-data)\s*(?:;|$)/i;
 
 /**
@@ -162,7 +165,15 @@ export abstract class SluiceRequest<S extends RequestShape = DefaultShape> {
    * const from = Number(req.lastEventId ?? -1) + 1;
    */
   get lastEventId(): string | undefined {
-    return this.header("last-event-id");
+    const raw = this.header("last-event-id");
+    if (raw === undefined || !NON_ASCII.test(raw) || NOT_BYTES.test(raw)) return raw;
+    // The header carries the id as UTF-8 (WHATWG HTML §9.2.4), and header values arrive one byte
+    // per character: read the bytes back as UTF-8. Bytes that are not UTF-8 stay as they came.
+    try {
+      return UTF8.decode(Uint8Array.from(raw, (c) => c.charCodeAt(0)));
+    } catch {
+      return raw;
+    }
   }
 
   /** The media type of the body, lower case, without parameters. */
