@@ -3,13 +3,7 @@
  * as an async iterable of its events, both resuming after a lost connection with `Last-Event-ID`.
  */
 
-import {
-  bodyChunks,
-  type ParsedEvent,
-  parseLines,
-  parseSSE,
-  SSEParser,
-} from "../internal/event-stream.ts";
+import { bodyChunks, LineSplitter, type ParsedEvent, SSEParser } from "../internal/event-stream.ts";
 import { SchemaError, type StandardSchemaV1 } from "../internal/standard-schema.ts";
 import { ProblemError, problemError, StreamError } from "./errors.ts";
 
@@ -272,6 +266,11 @@ abstract class ResumableStream<Item> implements AsyncIterable<Item> {
     return wait * (1 + Math.random() / 2);
   }
 
+  /** Whether the caller gave a validator. */
+  protected get validates(): boolean {
+    return this.#setup.validate !== undefined;
+  }
+
   /** Checks one value against the caller's schema, if any. */
   protected async check(value: unknown, what: string, raw?: string): Promise<unknown> {
     const schema = this.#setup.validate;
@@ -305,45 +304,57 @@ export class ItemStream<T> extends ResumableStream<T> {
     this.#idField = res.headers.get("sluice-item-id");
     const body = res.body;
     if (!body) return;
+    // Lines are split per chunk and the items of a chunk yielded straight from this loop: one
+    // generator between the socket and the caller, whatever the number of items.
+    const decoder = new TextDecoder();
+    const lines = new LineSplitter();
     let endsInLF = true;
-    const chunks = (async function* () {
-      for await (const chunk of bodyChunks(body)) {
-        if (chunk.byteLength > 0) endsInLF = chunk[chunk.byteLength - 1] === 0x0a;
-        yield chunk;
+    for await (const chunk of bodyChunks(body)) {
+      if (chunk.byteLength > 0) endsInLF = chunk[chunk.byteLength - 1] === 0x0a;
+      for (const line of lines.push(decoder.decode(chunk, { stream: true }))) {
+        const item = this.#item(line);
+        if (item !== SKIP)
+          yield this.validates ? ((await this.check(item, "NDJSON item")) as T) : item;
       }
-    })();
-    let lineNumber = 0;
-    let broken: StreamError | undefined;
-    for await (const line of parseLines(chunks)) {
-      lineNumber++;
-      // A bad line with more after it is the server's mistake, which asking again would repeat.
-      if (broken) throw broken;
-      if (line === "") continue;
-      let value: unknown;
+    }
+    for (const line of [...lines.push(decoder.decode()), ...lines.end()]) {
+      let item: T | typeof SKIP;
       try {
-        value = JSON.parse(line);
-      } catch (cause) {
-        broken = new StreamError(
-          `NDJSON line ${lineNumber} is not JSON: ${(cause as Error).message}`,
-          this.lastEventId,
-          cause,
-        );
-        continue;
+        item = this.#item(line);
+      } catch (err) {
+        // A last line without its LF was cut off with the connection: a loss, not a bad line.
+        if (!endsInLF) throw new TypeError("the NDJSON stream ended inside a line", { cause: err });
+        throw err;
       }
-      const item = (await this.check(value, "NDJSON item")) as T;
-      const field = this.#idField;
-      const id = field === null ? undefined : (value as Record<string, unknown> | null)?.[field];
-      // An id with a line break or NUL cannot go in a header: no resuming from such an item (a
-      // resume from the id before it would repeat it), until an item with an id that can.
-      if (typeof id === "number" || typeof id === "string")
-        this.moveTo(/[\r\n\0]/.test(String(id)) ? undefined : String(id));
-      yield item;
+      if (item !== SKIP)
+        yield this.validates ? ((await this.check(item, "NDJSON item")) as T) : item;
     }
-    if (broken) {
-      // A last line without its LF was cut off with the connection: a loss, not a bad line.
-      if (endsInLF) throw broken;
-      throw new TypeError("the NDJSON stream ended inside a line", { cause: broken });
+  }
+
+  #lineNumber = 0;
+
+  /** One line's item (the id to resume after moved to it), or SKIP for an empty line. */
+  #item(line: string): T | typeof SKIP {
+    this.#lineNumber++;
+    if (line === "") return SKIP;
+    let value: unknown;
+    try {
+      value = JSON.parse(line);
+    } catch (cause) {
+      // The server's mistake, which asking again would repeat: not a lost connection.
+      throw new StreamError(
+        `NDJSON line ${this.#lineNumber} is not JSON: ${(cause as Error).message}`,
+        this.lastEventId,
+        cause,
+      );
     }
+    const field = this.#idField;
+    const id = field === null ? undefined : (value as Record<string, unknown> | null)?.[field];
+    // An id with a line break or NUL cannot go in a header: no resuming from such an item (a
+    // resume from the id before it would repeat it), until an item with an id that can.
+    if (typeof id === "number" || typeof id === "string")
+      this.moveTo(/[\r\n\0]/.test(String(id)) ? undefined : String(id));
+    return value as T;
   }
 
   protected canResume(): boolean {
@@ -380,36 +391,37 @@ export class EventStream<T, E extends string = string> extends ResumableStream<
     const body = res.body;
     if (!body) return;
     const parser = this.#parser;
+    // ignoreBOM keeps a BOM in the text so that the parser strips exactly one, as the spec does.
+    const decoder = new TextDecoder("utf-8", { ignoreBOM: true });
     try {
-      for await (const ev of parseSSE(bodyChunks(body), parser)) {
-        if (ev.event === "gap") {
-          const gap = gapOf(ev);
-          if (gap) {
-            yield gap;
-            continue;
-          }
-        }
-        const data = await this.#data(ev);
-        this.moveTo(ev.id);
-        yield { gap: false, id: ev.id === "" ? undefined : ev.id, event: ev.event as E, data };
+      for await (const chunk of bodyChunks(body)) {
+        for (const ev of parser.push(decoder.decode(chunk, { stream: true })))
+          yield this.#event(ev);
       }
+      for (const ev of parser.push(decoder.decode())) yield this.#event(ev);
     } catch (err) {
       // An event with an id and no data moves the id too, though it is not yielded. (Not when the
       // caller left midway: then the parser may be ahead of what the caller saw.)
       this.moveTo(parser.dispatchedId || this.lastEventId);
       throw err;
+    } finally {
+      parser.end();
     }
     this.moveTo(parser.dispatchedId || this.lastEventId);
   }
 
-  async #data(ev: ParsedEvent): Promise<T> {
-    let value: unknown = ev.data;
-    try {
-      value = JSON.parse(ev.data);
-    } catch {
-      // Sent as it is: a string.
+  /** One event as the caller gets it (the id to resume after moved to it), or a gap. */
+  async #event(ev: ParsedEvent): Promise<StreamEvent<T, E> | Gap> {
+    if (ev.event === "gap") {
+      const gap = gapOf(ev);
+      if (gap) return gap;
     }
-    return (await this.check(value, "SSE event data", ev.data)) as T;
+    const parsed = parseData(ev.data);
+    const data = (
+      this.validates ? await this.check(parsed, "SSE event data", ev.data) : parsed
+    ) as T;
+    this.moveTo(ev.id);
+    return { gap: false, id: ev.id === "" ? undefined : ev.id, event: ev.event as E, data };
   }
 
   protected canResume(): boolean {
@@ -422,6 +434,18 @@ export class EventStream<T, E extends string = string> extends ResumableStream<
 
   protected override retryTime(): number | undefined {
     return this.#parser.retry;
+  }
+}
+
+/** What an empty NDJSON line gives: nothing. */
+const SKIP: unique symbol = Symbol("skip");
+
+/** An event's data: its JSON, or the text itself when it is not JSON (a string sent as it is). */
+function parseData(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
   }
 }
 

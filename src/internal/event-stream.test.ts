@@ -1,6 +1,13 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { type ParsedEvent, parseLines, parseNDJSON, parseSSE, SSEParser } from "./event-stream.ts";
+import {
+  LineSplitter,
+  type ParsedEvent,
+  parseLines,
+  parseNDJSON,
+  parseSSE,
+  SSEParser,
+} from "./event-stream.ts";
 
 function parseAll(...chunks: string[]): ParsedEvent[] {
   const parser = new SSEParser();
@@ -221,6 +228,17 @@ describe("parseLines", () => {
     assert.deepEqual(await collect(parseLines(from("a\nb"))), ["a", "b"]);
     assert.deepEqual(await collect(parseLines(from("a\n"))), ["a"]);
     assert.deepEqual(await collect(parseLines(from())), []);
+  });
+});
+
+describe("LineSplitter", () => {
+  it("returns the lines each chunk completes, and the unterminated last one at the end", () => {
+    const lines = new LineSplitter();
+    assert.deepEqual(lines.push("a\r\nb"), ["a"]);
+    assert.deepEqual(lines.push("c\r"), []);
+    assert.deepEqual(lines.push("\n\nd"), ["bc", ""]);
+    assert.deepEqual(lines.end(), ["d"]);
+    assert.deepEqual(lines.end(), [], "nothing left after the end");
   });
 });
 

@@ -195,20 +195,46 @@ export async function* parseSSE(
 export async function* parseLines(
   chunks: AsyncIterable<string | Uint8Array>,
 ): AsyncGenerator<string, void, undefined> {
-  let rest = "";
-  for await (const text of textOf(chunks, false)) {
+  const lines = new LineSplitter();
+  for await (const text of textOf(chunks, false)) yield* lines.push(text);
+  yield* lines.end();
+}
+
+/**
+ * A push splitter of text into lines at LF, dropping one CR before it: feed it text in chunks of
+ * any size; it returns the lines each chunk completes. `end()` returns the last line if it had no
+ * LF (and is not empty).
+ *
+ * @example
+ * const lines = new LineSplitter();
+ * lines.push("a\nb"); // ["a"]
+ * lines.end();        // ["b"]
+ */
+export class LineSplitter {
+  #rest = "";
+
+  /** Consumes a chunk of text and returns the lines it completes, in order. */
+  push(text: string): string[] {
+    const out: string[] = [];
     let pos = 0;
     let lf = text.indexOf("\n");
     while (lf !== -1) {
-      const line = rest + text.slice(pos, lf);
-      rest = "";
-      yield line.endsWith("\r") ? line.slice(0, -1) : line;
+      const line = this.#rest + text.slice(pos, lf);
+      this.#rest = "";
+      out.push(line.endsWith("\r") ? line.slice(0, -1) : line);
       pos = lf + 1;
       lf = text.indexOf("\n", pos);
     }
-    rest += text.slice(pos);
+    this.#rest += text.slice(pos);
+    return out;
   }
-  if (rest !== "") yield rest.endsWith("\r") ? rest.slice(0, -1) : rest;
+
+  /** Marks the end: the last line, if it had no LF and is not empty. */
+  end(): string[] {
+    const rest = this.#rest;
+    this.#rest = "";
+    return rest === "" ? [] : [rest.endsWith("\r") ? rest.slice(0, -1) : rest];
+  }
 }
 
 /**
