@@ -865,6 +865,36 @@ describe("the typed client, resuming over a socket", () => {
 });
 
 describe("the typed client's waits between attempts", () => {
+  it("counts a connection that delivers nothing as a failed attempt: retry: 0 is no tight loop", {
+    timeout: 15_000,
+  }, async () => {
+    // One event with `retry: 0`, then every connection answers an empty stream and hangs up.
+    const times: number[] = [];
+    const server = createServer((_req, res) => {
+      times.push(performance.now());
+      res.writeHead(200, { "content-type": "text/event-stream" });
+      res.end(times.length === 1 ? "retry: 0\nid: 1\ndata: {}\n\n" : "");
+    });
+    server.listen(0, "127.0.0.1");
+    await once(server, "listening");
+    const { port } = server.address() as AddressInfo;
+    try {
+      const stream = (await client(`http://127.0.0.1:${port}`).get("/", {
+        resume: { maxAttempts: 5 },
+      })) as AsyncIterable<unknown>;
+      await assert.rejects(collect(stream), (e: unknown) => StreamError.is(e));
+      assert.equal(times.length, 6, "the first connection and 5 attempts");
+      // 0 after the event, then 20, 40, 80, 160 (a floor of 10 ms doubled per empty connection).
+      const waits = times.slice(1).map((t, k) => t - times[k]!);
+      [0, 20, 40, 80, 160].forEach((e, k) => {
+        assert.ok(waits[k]! >= e - 2, `wait ${k + 1}: ${waits[k]!.toFixed(0)} ms < ${e}`);
+      });
+    } finally {
+      server.close();
+      server.closeAllConnections();
+    }
+  });
+
   it("honours retry:, doubles after each failed attempt up to maxDelay, with jitter on top", {
     timeout: 15_000,
   }, async () => {

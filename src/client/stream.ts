@@ -107,6 +107,8 @@ abstract class ResumableStream<Item> implements AsyncIterable<Item> {
   #lastEventId: string | undefined;
   #started = false;
   #closed = false;
+  /** Attempts in a row without an item: what the wait before the next one grows with. */
+  #failures = 0;
 
   constructor(setup: StreamSetup) {
     this.#setup = setup;
@@ -162,7 +164,10 @@ abstract class ResumableStream<Item> implements AsyncIterable<Item> {
         if (this.#stopped()) return;
         let cut: unknown;
         try {
-          for await (const item of this.items(res)) yield item;
+          for await (const item of this.items(res)) {
+            this.#failures = 0;
+            yield item;
+          }
         } catch (err) {
           if (this.#stopped()) return;
           // A refusal or an item that fails its schema is not a lost connection.
@@ -202,7 +207,9 @@ abstract class ResumableStream<Item> implements AsyncIterable<Item> {
     const maxAttempts = options.maxAttempts ?? Number.POSITIVE_INFINITY;
     let last: unknown = cause;
     let notBefore = 0;
-    for (let attempt = 1; ; attempt++) {
+    // A connection that delivered nothing before it ended counts as a failed attempt too, so a
+    // server that answers and hangs up at once (with `retry: 0`, say) is not asked again at once.
+    for (let attempt = ++this.#failures; ; attempt = ++this.#failures) {
       if (attempt > maxAttempts) {
         throw new StreamError(
           `gave up resuming the stream after ${maxAttempts} failed attempts`,
