@@ -98,4 +98,23 @@ if [ -n "$node22" ]; then run_on node22 "$node22" node.js; fi
 run_on bun node_modules/.bin/bun --no-install bun.js
 run_on deno node_modules/.bin/deno run --cached-only --allow-net=127.0.0.1 deno.js
 run_on workerd "$node24" workerd.js
+
+echo "-- the typed client under Node, Bun and Deno, against the Node server"
+log="$scratch/client-server.log"
+: >"$log"
+setsid "$node24" node.js >"$log" 2>&1 &
+server_group=$!
+groups+=("$server_group")
+base=""
+for _ in $(seq 1 150); do
+  base=$(awk '/^LISTENING/ { print $2; exit }' "$log")
+  [ -n "$base" ] && break
+  sleep 0.2
+done
+[ -n "$base" ] || { cat "$log" >&2; exit 1; }
+timeout 60 "$node24" client-probe.js "$base" node24
+timeout 60 node_modules/.bin/bun --no-install client-probe.js "$base" bun
+timeout 60 node_modules/.bin/deno run --cached-only --allow-net=127.0.0.1 client-probe.js "$base" deno
+kill -TERM -- "-$server_group" 2>/dev/null || true
+wait "$server_group" 2>/dev/null || true
 echo "consumer check passed"
