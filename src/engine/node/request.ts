@@ -2,35 +2,19 @@
 // The declarations emitted for this module name Node's types: the directive keeps them resolvable in
 // a consumer whose tsconfig lists no `types` (@types/node comes with the package).
 import type { IncomingMessage } from "node:http";
+import type { IncomingHttpHeaders, ServerHttp2Stream } from "node:http2";
 import { SluiceRequest } from "../../http/request.ts";
 
 /**
- * The request on Node: a thin, lazy wrapper over IncomingMessage. No web Request is built.
+ * What the Node engine's requests share, HTTP/1.1 and HTTP/2 alike: a signal made on first use,
+ * aborted once when the client goes away or the server shuts down.
  * @internal
  */
-export class NodeRequest extends SluiceRequest<any> {
-  readonly raw: IncomingMessage;
-  readonly method: string;
-  readonly url: string;
+export abstract class SocketRequest extends SluiceRequest<any> {
   /** True once a stream body is being written (graceful shutdown ends these). */
   streaming = false;
   #controller: AbortController | undefined;
   #aborted: unknown;
-
-  constructor(raw: IncomingMessage) {
-    super();
-    this.raw = raw;
-    this.method = raw.method ?? "GET";
-    this.url = raw.url ?? "/";
-  }
-
-  get httpVersion(): string {
-    return this.raw.httpVersion;
-  }
-
-  get ip(): string | undefined {
-    return this.raw.socket.remoteAddress;
-  }
 
   get signal(): AbortSignal {
     if (this.#controller === undefined) {
@@ -49,6 +33,31 @@ export class NodeRequest extends SluiceRequest<any> {
 
   get aborted(): boolean {
     return this.#aborted !== undefined;
+  }
+}
+
+/**
+ * The request on node:http: a thin, lazy wrapper over IncomingMessage. No web Request is built.
+ * @internal
+ */
+export class NodeRequest extends SocketRequest {
+  readonly raw: IncomingMessage;
+  readonly method: string;
+  readonly url: string;
+
+  constructor(raw: IncomingMessage) {
+    super();
+    this.raw = raw;
+    this.method = raw.method ?? "GET";
+    this.url = raw.url ?? "/";
+  }
+
+  get httpVersion(): string {
+    return this.raw.httpVersion;
+  }
+
+  get ip(): string | undefined {
+    return this.raw.socket.remoteAddress;
   }
 
   header(name: string): string | undefined {
@@ -75,5 +84,64 @@ export class NodeRequest extends SluiceRequest<any> {
     return (
       code === "ECONNRESET" || code === "ECONNABORTED" || code === "ERR_STREAM_PREMATURE_CLOSE"
     );
+  }
+}
+
+/**
+ * The request on an HTTP/2 stream: its header block, read lazily. Pseudo-header fields are not
+ * headers: `:method` and `:path` make the method and target, and `:authority` stands in for Host
+ * when the client sent none (RFC 9113 §8.3.1).
+ * @internal
+ */
+export class H2Request extends SocketRequest {
+  readonly raw: ServerHttp2Stream;
+  readonly method: string;
+  readonly url: string;
+  readonly #fields: IncomingHttpHeaders;
+  #headers: Record<string, string> | undefined;
+
+  constructor(stream: ServerHttp2Stream, fields: IncomingHttpHeaders) {
+    super();
+    this.raw = stream;
+    this.#fields = fields;
+    this.method = fields[":method"] ?? "GET";
+    this.url = fields[":path"] ?? "/";
+  }
+
+  get httpVersion(): string {
+    return "2.0";
+  }
+
+  get ip(): string | undefined {
+    return this.raw.session?.socket?.remoteAddress;
+  }
+
+  header(name: string): string | undefined {
+    const key = name.toLowerCase();
+    if (key.charCodeAt(0) === 58 /* ":" */) return undefined;
+    let v = this.#fields[key];
+    if (v === undefined && key === "host") v = this.#fields[":authority"];
+    return Array.isArray(v) ? v.join(", ") : v;
+  }
+
+  protected rawHeaders(): Readonly<Record<string, string>> {
+    if (this.#headers === undefined) {
+      const out: Record<string, string> = {};
+      const fields = this.#fields;
+      for (const key in fields) {
+        if (key.charCodeAt(0) === 58) continue;
+        const v = fields[key];
+        if (v !== undefined) out[key] = Array.isArray(v) ? v.join(", ") : v;
+      }
+      if (out.host === undefined && fields[":authority"] !== undefined) {
+        out.host = fields[":authority"];
+      }
+      this.#headers = out;
+    }
+    return this.#headers;
+  }
+
+  protected rawBody(): AsyncIterable<Uint8Array> | null {
+    return this.raw;
   }
 }

@@ -1,0 +1,360 @@
+/// <reference types="node" preserve="true" />
+// The declarations emitted for this module name Node's types: the directive keeps them resolvable in
+// a consumer whose tsconfig lists no `types` (@types/node comes with the package).
+import type {
+  IncomingHttpHeaders,
+  OutgoingHttpHeaders,
+  ServerHttp2Session,
+  ServerHttp2Stream,
+  ServerOptions,
+} from "node:http2";
+import { finishResponse } from "../../core/lifecycle.ts";
+import type { AppPort } from "../../core/port.ts";
+import { isContentless } from "../../http/status.ts";
+import { type Body, encodedBody, type SluiceResponse } from "../../responses/base.ts";
+import type { Chunk, Sink, StreamBody } from "../../responses/stream.ts";
+import { runStream, webStreamBody } from "../pump.ts";
+import { H2Request } from "./request.ts";
+
+/**
+ * HTTP/2 settings and limits of `serve` (with `tls` or `h2c`). Each has a default chosen for a
+ * public server; the comments name the frame or setting of RFC 9113 it governs.
+ *
+ * @example
+ * await serve(app, { tls: { cert, key }, http2: { maxConcurrentStreams: 250 } });
+ */
+export interface HTTP2Options {
+  /**
+   * SETTINGS_MAX_CONCURRENT_STREAMS: streams one client may have open at once on a connection
+   * (default 128). A stream past it is refused with RST_STREAM REFUSED_STREAM (RFC 9113 §5.1.2),
+   * which a client may retry.
+   */
+  maxConcurrentStreams?: number;
+  /**
+   * SETTINGS_INITIAL_WINDOW_SIZE: bytes of a request body a client may send on one stream ahead of
+   * the app reading them (default 65535, the protocol's own). Responses follow the client's window:
+   * a stream whose reader stops is not pulled again until it reads.
+   */
+  initialWindowSize?: number;
+  /**
+   * SETTINGS_MAX_HEADER_LIST_SIZE: the largest request header block, counted decoded (name + value
+   * + 32 per field, RFC 9113 §6.5.2; default 16384, as HTTP/1.1's 16 KiB). A larger block, however
+   * well it compressed, resets its stream with ENHANCE_YOUR_CALM.
+   */
+  maxHeaderListSize?: number;
+  /** Most header fields in one request block (default 128); more resets the stream likewise. */
+  maxHeaderListPairs?: number;
+  /**
+   * Memory one connection may hold in frames, header tables and queued output, in MiB (default 10).
+   * Past it, new streams are refused with ENHANCE_YOUR_CALM until it drops.
+   */
+  maxSessionMemory?: number;
+  /**
+   * RST_STREAM frames a client may send: a burst, then a sustained rate per second (defaults 1000
+   * and 33). A client past it has its connection closed with GOAWAY: opening and resetting streams
+   * in a loop (rapid reset, CVE-2023-44487) cannot keep the server busy.
+   */
+  resetBurst?: number;
+  /** See `resetBurst`. */
+  resetRate?: number;
+  /**
+   * A connection on which nothing was received or sent for this long, in ms, is closed gracefully
+   * with GOAWAY (default 60000; 0 never). Its open streams, if any, still finish.
+   */
+  idleTimeout?: number;
+  /**
+   * With `tls` only: offer HTTP/1.1 beside h2 in ALPN (default true). A client that offers no ALPN
+   * at all gets HTTP/1.1 as well; with false, it gets a 403 and h2 is required.
+   */
+  allowHTTP1?: boolean;
+}
+
+/** The defaults of `HTTP2Options`. */
+export const HTTP2_DEFAULTS = {
+  maxConcurrentStreams: 128,
+  initialWindowSize: 65_535,
+  maxHeaderListSize: 16_384,
+  maxHeaderListPairs: 128,
+  maxSessionMemory: 10,
+  resetBurst: 1000,
+  resetRate: 33,
+  idleTimeout: 60_000,
+  allowHTTP1: true,
+} as const satisfies Required<HTTP2Options>;
+
+/**
+ * node:http2 server options for ours.
+ * @internal
+ */
+export function http2ServerOptions(options: HTTP2Options = {}): ServerOptions {
+  const o = { ...HTTP2_DEFAULTS, ...options };
+  return {
+    settings: {
+      maxConcurrentStreams: o.maxConcurrentStreams,
+      initialWindowSize: o.initialWindowSize,
+      maxHeaderListSize: o.maxHeaderListSize,
+    },
+    maxHeaderListPairs: o.maxHeaderListPairs,
+    maxSessionMemory: o.maxSessionMemory,
+    streamResetBurst: o.resetBurst,
+    streamResetRate: o.resetRate,
+  } as ServerOptions;
+}
+
+/**
+ * Fields HTTP/2 forbids in a message: they describe an HTTP/1.1 connection, which an h2 stream is
+ * not (RFC 9113 §8.2.2). `te` is allowed in requests only, as "trailers". Dropped from every
+ * response, whatever a handler or middleware set.
+ */
+const CONNECTION_SPECIFIC = new Set([
+  "connection",
+  "keep-alive",
+  "proxy-connection",
+  "transfer-encoding",
+  "upgrade",
+  "te",
+]);
+
+/** The header block of a response on h2: `:status` and the fields HTTP/2 allows. */
+function h2Fields(status: number, headers: SluiceResponse["headers"]): OutgoingHttpHeaders {
+  const out: OutgoingHttpHeaders = { ":status": status };
+  for (const name in headers) {
+    // Names are lower-case when set through the response's methods; a middleware that wrote the
+    // object directly may not have kept to that.
+    if (CONNECTION_SPECIFIC.has(name) || CONNECTION_SPECIFIC.has(name.toLowerCase())) continue;
+    out[name] = headers[name];
+  }
+  return out;
+}
+
+/**
+ * The error a stream is destroyed with to end it with RST_STREAM INTERNAL_ERROR: the h2 form of
+ * truncation. Destroying without an error would send NO_ERROR, which reads as a clean end.
+ */
+const TRUNCATED = new Error("response truncated");
+const CLIENT_GONE = "client reset the stream";
+
+function ignore(): void {}
+
+/**
+ * Serves HTTP/2 streams for one app: requests in, responses out through the shared pump, and the
+ * sessions that carry them, for graceful shutdown.
+ * @internal
+ */
+export class H2Streams {
+  readonly #app: AppPort;
+  readonly #idleTimeout: number;
+  /** Open sessions, for shutdown. */
+  readonly sessions = new Set<ServerHttp2Session>();
+  /** Requests whose body is a stream being written (shutdown ends these). */
+  readonly streaming = new Set<H2Request>();
+  #closing = false;
+
+  constructor(app: AppPort, options: HTTP2Options = {}) {
+    this.#app = app;
+    this.#idleTimeout = options.idleTimeout ?? HTTP2_DEFAULTS.idleTimeout;
+  }
+
+  /** The server's "session" listener. */
+  readonly session = (session: ServerHttp2Session): void => {
+    this.sessions.add(session);
+    session.once("close", () => this.sessions.delete(session));
+    if (this.#closing) {
+      session.close();
+      return;
+    }
+    // Idle: nothing received or sent for that long. close() lets open streams finish.
+    if (this.#idleTimeout > 0) session.setTimeout(this.#idleTimeout, () => session.close());
+  };
+
+  /** The server's "stream" listener: one request. */
+  readonly stream = (stream: ServerHttp2Stream, fields: IncomingHttpHeaders): void => {
+    const app = this.#app;
+    const req = new H2Request(stream, fields);
+    // A stream destroyed by a reset emits "error"; it is handled as a disconnect below.
+    stream.on("error", ignore);
+    stream.once("close", () => {
+      // Closed before our side ended: the client reset it, or its session went away.
+      if (!stream.writableFinished) req.abort(new Error(CLIENT_GONE));
+    });
+    app.handle(req).then(
+      (response) => this.respond(req, stream, response),
+      (err) => this.respond(req, stream, app.errorResponse(err, req)),
+    );
+  };
+
+  /** Writes a response value to an h2 stream. */
+  respond(req: H2Request, stream: ServerHttp2Stream, response: SluiceResponse): void {
+    const app = this.#app;
+    if (stream.headersSent || stream.destroyed || stream.closed) {
+      void finishResponse({ app, request: req, response }, false);
+      return;
+    }
+    let body: Body;
+    try {
+      body = encodedBody(response);
+    } catch (err) {
+      void finishResponse({ app, request: req, response }, false);
+      this.respond(req, stream, app.errorResponse(err, req));
+      return;
+    }
+    const head = req.method === "HEAD";
+    const status = response.status;
+    const headers = response.headers;
+    switch (body.kind) {
+      case "bytes": {
+        const data = body.data;
+        if (isContentless(status)) {
+          // 204 and 304 carry no content and so no Content-Length (RFC 9110 §8.6).
+          delete headers["content-length"];
+          if (!this.#head(req, stream, response, true)) return;
+        } else {
+          headers["content-length"] = String(
+            typeof data === "string" ? Buffer.byteLength(data) : data.byteLength,
+          );
+          if (!this.#head(req, stream, response, head)) return;
+          if (!head) stream.end(data);
+        }
+        break;
+      }
+      case "empty":
+        if (isContentless(status)) delete headers["content-length"];
+        else headers["content-length"] = "0";
+        if (!this.#head(req, stream, response, true)) return;
+        break;
+      case "web":
+        if (body.response.body === null) {
+          if (!this.#head(req, stream, response, true)) return;
+          break;
+        }
+        this.#writeStream(req, stream, response, webStreamBody(body.response.body), head);
+        return;
+      case "stream":
+        this.#writeStream(req, stream, response, body, head);
+        return;
+      default:
+        throw new TypeError(`unknown body kind ${(body as { kind: string }).kind}`);
+    }
+    // Most responses have nothing to run afterwards: no listener for them.
+    if (response.tasks.length > 0 || response.teardowns.length > 0) {
+      stream.once("close", () => {
+        void finishResponse({ app, request: req, response }, stream.writableFinished);
+      });
+    }
+  }
+
+  /**
+   * Sends the header block; false when node:http2 refused it (a field it cannot carry), in which
+   * case an error response went out instead.
+   */
+  #head(
+    req: H2Request,
+    stream: ServerHttp2Stream,
+    response: SluiceResponse,
+    endStream: boolean,
+  ): boolean {
+    try {
+      stream.respond(h2Fields(response.status, response.headers), { endStream });
+      return true;
+    } catch (err) {
+      void finishResponse({ app: this.#app, request: req, response }, false);
+      if (stream.headersSent || stream.destroyed) return false;
+      this.respond(req, stream, this.#app.errorResponse(err, req));
+      return false;
+    }
+  }
+
+  /** A stream body through the shared pump, with a sink over the h2 stream and its flow control. */
+  #writeStream(
+    req: H2Request,
+    stream: ServerHttp2Stream,
+    response: SluiceResponse,
+    body: StreamBody<unknown>,
+    head: boolean,
+  ): void {
+    const app = this.#app;
+    const signal = req.signal;
+    const headers = response.headers;
+    // An h2 body ends with END_STREAM: a length only when it is known in advance (a file).
+    delete headers["content-length"];
+    if (body.length !== undefined) headers["content-length"] = String(body.length);
+    req.streaming = true;
+    this.streaming.add(req);
+    // Writes not yet sent: a truncation waits for them, so what was written arrives before the
+    // reset (a reset would overtake DATA frames still queued).
+    let unsent = 0;
+    let cut = false;
+    const reset = () => {
+      if (!stream.destroyed) stream.destroy(TRUNCATED);
+    };
+    const sent = () => {
+      if (--unsent === 0 && cut) reset();
+    };
+    const sink: Sink = {
+      write: (chunk: Chunk) => {
+        unsent++;
+        return stream.write(chunk, sent);
+      },
+      drained: () =>
+        new Promise<void>((resolve) => {
+          // Flow control is the backpressure: the stream drains when the client's window lets
+          // its buffered data out. It may have drained while the pump awaited the producer.
+          if (signal.aborted || stream.destroyed || !stream.writableNeedDrain) return resolve();
+          const done = () => {
+            stream.off("drain", done);
+            stream.off("close", done);
+            signal.removeEventListener("abort", done);
+            resolve();
+          };
+          stream.on("drain", done);
+          stream.on("close", done);
+          signal.addEventListener("abort", done);
+        }),
+      defer: (fn) => setImmediate(fn),
+    };
+    void runStream({
+      app,
+      request: req,
+      response,
+      body,
+      head,
+      signal,
+      sink,
+      sendHead: () => {
+        stream.respond(h2Fields(response.status, headers), { endStream: head });
+      },
+      finish: () => {
+        if (!stream.writableEnded) stream.end();
+      },
+      truncate: () => {
+        if (stream.destroyed) return;
+        cut = true;
+        if (unsent === 0) reset();
+        // A client that stopped reading never takes the rest: reset it anyway after a while.
+        else setTimeout(reset, 5000).unref();
+      },
+      replace: (error) => {
+        const problem = app.errorResponse(error, req);
+        const text = problem.body();
+        if (text.kind !== "bytes" || stream.destroyed) return reset();
+        problem.headers["content-length"] = String(Buffer.byteLength(text.data as string));
+        stream.respond(h2Fields(problem.status, problem.headers), { endStream: head });
+        if (!head) stream.end(text.data);
+      },
+    }).finally(() => this.streaming.delete(req));
+  }
+
+  /**
+   * Graceful shutdown, first step: every session gets GOAWAY (NO_ERROR) and takes no new stream;
+   * the streams it has go on until they end.
+   */
+  close(): void {
+    this.#closing = true;
+    for (const session of this.sessions) session.close();
+  }
+
+  /** Graceful shutdown, last step: whatever is still open is cut. */
+  destroy(): void {
+    for (const session of this.sessions) session.destroy();
+  }
+}
