@@ -147,7 +147,7 @@ function ipv6Bytes(address: string): Buffer {
   const fill = new Array(8 - head.length - tail.length).fill("0");
   const all = right === undefined ? head : [...head, ...fill, ...tail];
   const out = Buffer.alloc(16);
-  all.forEach((g, i) => out.writeUInt16BE(Number.parseInt(g, 16), i * 2));
+  for (const [i, g] of all.entries()) out.writeUInt16BE(Number.parseInt(g, 16), i * 2);
   return out;
 }
 
