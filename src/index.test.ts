@@ -77,6 +77,7 @@ const SURFACE: Record<string, string[]> = {
     "parseLines",
     "parseNDJSON",
     "parseSSE",
+    "selfSignedCertificate",
     "testClient",
   ],
   "./openapi": ["OpenAPIResponse", "openAPIDocument", "serveOpenAPI", "toJSONSchema"],

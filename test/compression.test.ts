@@ -1,12 +1,14 @@
 /**
  * Compression end to end, through both engines: negotiation, Vary, the threshold, the cases never
  * compressed, per-item flushing of streams, backpressure and teardown through the compressor.
- * Bodies are read raw (app.fetch in memory, node:http over the socket): fetch would decode them.
+ * Bodies are read raw (app.fetch in memory, node:http over the socket, node:http2 on h2): fetch
+ * would decode them.
  */
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { request as httpRequest, type IncomingMessage } from "node:http";
+import type { IncomingHttpHeaders } from "node:http2";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
@@ -27,6 +29,7 @@ import {
 import { FileResponse, staticMount } from "../src/node/index.ts";
 import { type ClientMode, type TestClient, testClient } from "../src/testing/index.ts";
 import { BOUND, MODES } from "./helpers/app.ts";
+import { h2Connect, NGHTTP2_CANCEL, NGHTTP2_NO_ERROR } from "./helpers/h2.ts";
 import { gate, settled, until, within } from "./helpers/wait.ts";
 
 const ZSTD = typeof (zlib as { createZstdCompress?: unknown }).createZstdCompress === "function";
@@ -71,6 +74,41 @@ async function send(
       },
       leave: () => void reader?.cancel().catch(() => {}),
       complete: () => clean,
+    };
+  }
+  if (client.mode === "h2") {
+    const session = await h2Connect(await client.url(), {
+      ca: (await client.certificate())!.cert,
+    });
+    const stream = session.request(
+      { ":method": method, ":path": path, ...headers },
+      {
+        endStream: true,
+      },
+    );
+    stream.on("error", () => {});
+    stream.once("close", () => session.close());
+    const head = await within(
+      new Promise<IncomingHttpHeaders>((resolve, reject) => {
+        stream.once("response", resolve);
+        stream.once("close", () =>
+          reject(new Error(`reset before a response (${stream.rstCode})`)),
+        );
+      }),
+      5000,
+      `the response to ${path}`,
+    );
+    const iterator = stream[Symbol.asyncIterator]();
+    return {
+      status: Number(head[":status"]),
+      header: (name) => {
+        const v = head[name.toLowerCase()];
+        return v === undefined ? null : Array.isArray(v) ? v.join(", ") : String(v);
+      },
+      body: { next: () => iterator.next().catch(() => ({ done: true, value: undefined })) },
+      leave: () => stream.close(NGHTTP2_CANCEL),
+      // END_STREAM, not a reset.
+      complete: () => stream.readableEnded && stream.rstCode === NGHTTP2_NO_ERROR,
     };
   }
   const url = new URL(path, await client.url());
@@ -192,6 +230,9 @@ for (const mode of MODES) {
         ["gzip;level=1", null],
       ];
       for (const [accept, expected] of table) {
+        // An HTTP/2 field value cannot start or end with whitespace (RFC 9113 §8.2.1): the row is
+        // about HTTP/1.1's optional whitespace, and node:http2 drops such a field.
+        if (mode === "h2" && accept !== undefined && accept.trim() !== accept) continue;
         it(
           `answers Accept-Encoding ${JSON.stringify(accept)} with ${expected ?? "identity"}`,
           BOUND,
@@ -499,6 +540,8 @@ for (const mode of MODES) {
           assert.equal(raw.header("accept-ranges"), null);
           assert.match(raw.header("etag") ?? "", /^W\/"/);
           if (mode === "socket") assert.equal(raw.header("transfer-encoding"), "chunked");
+          // HTTP/2 has no Transfer-Encoding: the body ends with END_STREAM (RFC 9113 §8.2.2).
+          if (mode === "h2") assert.equal(raw.header("transfer-encoding"), null);
           assert.equal(decode("gzip", await bytesOf(raw)), `<!doctype html><pre>${TEXT}</pre>`);
         },
       );

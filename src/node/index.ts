@@ -3,6 +3,7 @@
 // src/index.test.ts snapshots the list.
 
 // Serving
+export type { HTTP2Options } from "../engine/node/http2.ts";
 export { type RunningServer, type ServeOptions, serve } from "../engine/node/serve.ts";
 // Files
 export { type FileInit, FileResponse } from "../responses/file.ts";

@@ -7,27 +7,42 @@ import {
   parseNDJSON,
   parseSSE,
 } from "../internal/event-stream.ts";
+import { type SelfSignedCertificate, selfSignedCertificate } from "./cert.ts";
+import { H2Fetcher } from "./h2-fetch.ts";
 
-/** Where a test client sends its requests. */
-export type ClientMode = "memory" | "socket";
+/**
+ * Where a test client sends its requests: through `app.fetch` in memory, over a loopback socket
+ * on HTTP/1.1 (node:http), or on HTTP/2 over TLS (node:http2, a certificate made for the run).
+ */
+export type ClientMode = "memory" | "socket" | "h2";
 
 /** A fetch-shaped client bound to one app. */
 export interface TestClient {
   readonly mode: ClientMode;
   /** Like fetch, with a path (or full URL) relative to the app. */
   fetch(path: string, init?: RequestInit): Promise<Response>;
-  /** The server's base URL (socket mode; starts it). */
+  /** The server's base URL (socket and h2 modes; starts it). */
   url(): Promise<string>;
+  /**
+   * The certificate the h2 server presents (h2 mode; starts it): trust it as `ca` in another
+   * client.
+   */
+  certificate(): Promise<SelfSignedCertificate | undefined>;
   /** Stops the server, if one was started. */
   close(): Promise<void>;
 }
 
+let certificate: SelfSignedCertificate | undefined;
+
 /**
  * A client for tests that runs requests through `app.fetch` in memory, or over a real loopback
- * socket through the Node engine. Both answer with a web Response, so one test body serves both.
+ * socket through the Node engine: HTTP/1.1 with `socket`, HTTP/2 over TLS with `h2` (a
+ * self-signed certificate made once per process). Each answers with a web Response, the way
+ * fetch does (h2: bodies decoded, redirects followed unless `redirect` says otherwise, a body cut
+ * short an error when read, a cancelled body a reset), so one test body serves all three.
  *
  * @example
- * for (const mode of ["memory", "socket"] as const) {
+ * for (const mode of ["memory", "socket", "h2"] as const) {
  *   const client = testClient(app, mode);
  *   const res = await client.fetch("/json");
  *   assert.deepEqual(await res.json(), { hello: "world" });
@@ -40,8 +55,13 @@ export function testClient(
   options: ServeOptions = {},
 ): TestClient {
   let server: Promise<RunningServer> | undefined;
+  let h2: H2Fetcher | undefined;
   const start = () => {
-    server ??= serve(app, { port: 0, host: "127.0.0.1", ...options });
+    if (server === undefined) {
+      const tls =
+        mode === "h2" ? { cert: cert().cert, key: cert().key, ...options.tls } : options.tls;
+      server = serve(app, { port: 0, host: "127.0.0.1", ...options, tls });
+    }
     return server;
   };
   return {
@@ -51,15 +71,28 @@ export function testClient(
         return app.fetch(new Request(new URL(path, "http://localhost"), init));
       }
       const s = await start();
-      return fetch(new URL(path, s.url), init);
+      if (mode === "socket") return fetch(new URL(path, s.url), init);
+      h2 ??= new H2Fetcher(s.url, { ca: cert().cert });
+      return h2.fetch(new URL(path, s.url), init);
     },
     async url() {
       return mode === "memory" ? "http://localhost" : (await start()).url;
     },
+    async certificate() {
+      if (mode !== "h2") return undefined;
+      await start();
+      return cert();
+    },
     async close() {
+      h2?.close();
       if (server) await (await server).close();
     },
   };
+}
+
+function cert(): SelfSignedCertificate {
+  certificate ??= selfSignedCertificate();
+  return certificate;
 }
 
 /**

@@ -6,6 +6,11 @@ export {
   SSEParser,
 } from "../internal/event-stream.ts";
 export {
+  type CertificateOptions,
+  type SelfSignedCertificate,
+  selfSignedCertificate,
+} from "./cert.ts";
+export {
   type ClientMode,
   chunks,
   events,

@@ -5,14 +5,31 @@
  */
 import assert from "node:assert/strict";
 import { request as httpRequest, type IncomingMessage } from "node:http";
+import type { ClientHttp2Session } from "node:http2";
 import type { App, ErrorContext } from "../../src/index.ts";
-import { serve } from "../../src/node/index.ts";
-import type { ClientMode } from "../../src/testing/index.ts";
+import { type RunningServer, serve } from "../../src/node/index.ts";
+import {
+  type ClientMode,
+  type SelfSignedCertificate,
+  selfSignedCertificate,
+} from "../../src/testing/index.ts";
+import { h2Connect, h2Request } from "./h2.ts";
 import { type RawResponse, rawRequest } from "./raw-http.ts";
 import { within } from "./wait.ts";
 
-/** Both engines: in memory through `app.fetch`, and over a loopback socket through node:http. */
-export const MODES: readonly ClientMode[] = ["memory", "socket"];
+/**
+ * Every engine: in memory through `app.fetch`, over a loopback socket through node:http
+ * (HTTP/1.1), and through node:http2 (HTTP/2 over TLS).
+ */
+export const MODES: readonly ClientMode[] = ["memory", "socket", "h2"];
+
+let certificate: SelfSignedCertificate | undefined;
+
+/** The certificate this test process serves TLS with (made once, never committed). */
+export function testCertificate(): SelfSignedCertificate {
+  certificate ??= selfSignedCertificate();
+  return certificate;
+}
 
 /** Every test's own bound: nothing here may hang the suite. */
 export const BOUND = { timeout: 10_000 };
@@ -73,8 +90,9 @@ export async function problem(
 export type SentResponse = Pick<RawResponse, "status" | "headers" | "body">;
 
 /**
- * Sends a request through `app.fetch` (memory) or over a raw socket (socket: the target goes out
- * byte for byte, the body comes back undecoded), and answers in one shape either way.
+ * Sends a request through `app.fetch` (memory), over a raw socket (socket: the target goes out
+ * byte for byte, the body comes back undecoded) or on HTTP/2 (h2: `:path` as given, the body
+ * undecoded; a body cut short is an error), and answers in one shape either way.
  *
  * @example
  * const send = sender(app, "socket");
@@ -83,11 +101,12 @@ export type SentResponse = Pick<RawResponse, "status" | "headers" | "body">;
  */
 export function sender(
   appOrGetter: App | (() => App),
-  mode: "memory" | "socket",
+  mode: ClientMode,
 ): ((method: string, target: string, headers?: Record<string, string>) => Promise<SentResponse>) & {
   close(): Promise<void>;
 } {
-  let server: Promise<{ port: number; close(): Promise<void> }> | undefined;
+  let server: Promise<RunningServer> | undefined;
+  let session: Promise<ClientHttp2Session> | undefined;
   const send = async (
     method: string,
     target: string,
@@ -100,6 +119,18 @@ export function sender(
       const res = await rawRequest((await server).port, method, target, headers);
       return { status: res.status, headers: res.headers, body: res.body };
     }
+    if (mode === "h2") {
+      server ??= serve(app, { port: 0, host: "127.0.0.1", tls: testCertificate() });
+      const url = (await server).url;
+      session ??= h2Connect(url, { ca: testCertificate().cert });
+      const res = await h2Request(await session, method, target, headers);
+      if (!res.ended) throw new Error(`the stream was reset (code ${res.rstCode})`);
+      const out: Record<string, string> = {};
+      for (const [k, v] of Object.entries(res.headers)) {
+        if (v !== undefined) out[k] = Array.isArray(v) ? v.join(", ") : String(v);
+      }
+      return { status: res.status, headers: out, body: res.body };
+    }
     const res = await app.fetch(new Request(`http://localhost${target}`, { method, headers }));
     const out: Record<string, string> = {};
     res.headers.forEach((v, k) => {
@@ -109,6 +140,7 @@ export function sender(
   };
   return Object.assign(send, {
     async close() {
+      if (session) (await session).close();
       if (server) await (await server).close();
     },
   });

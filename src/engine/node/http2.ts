@@ -1,12 +1,13 @@
 /// <reference types="node" preserve="true" />
 // The declarations emitted for this module name Node's types: the directive keeps them resolvable in
 // a consumer whose tsconfig lists no `types` (@types/node comes with the package).
-import type {
-  IncomingHttpHeaders,
-  OutgoingHttpHeaders,
-  ServerHttp2Session,
-  ServerHttp2Stream,
-  ServerOptions,
+import {
+  constants,
+  type IncomingHttpHeaders,
+  type OutgoingHttpHeaders,
+  type ServerHttp2Session,
+  type ServerHttp2Stream,
+  type ServerOptions,
 } from "node:http2";
 import { finishResponse } from "../../core/lifecycle.ts";
 import type { AppPort } from "../../core/port.ts";
@@ -127,6 +128,8 @@ function h2Fields(status: number, headers: SluiceResponse["headers"]): OutgoingH
   return out;
 }
 
+const { NGHTTP2_NO_ERROR } = constants;
+
 /**
  * The error a stream is destroyed with to end it with RST_STREAM INTERNAL_ERROR: the h2 form of
  * truncation. Destroying without an error would send NO_ERROR, which reads as a clean end.
@@ -135,6 +138,18 @@ const TRUNCATED = new Error("response truncated");
 const CLIENT_GONE = "client reset the stream";
 
 function ignore(): void {}
+
+/**
+ * A response went out whole while the request body was read only in part (a 413): the client is
+ * asked to stop sending with RST_STREAM NO_ERROR once the response is complete (RFC 9113 §8.1),
+ * so the stream does not stay half open. A body Node never started reading is closed by Node.
+ */
+function stopBody(stream: ServerHttp2Stream): void {
+  if (stream.readableEnded) return;
+  stream.once("finish", () => {
+    if (!stream.readableEnded && !stream.closed) stream.close(NGHTTP2_NO_ERROR);
+  });
+}
 
 /**
  * Serves HTTP/2 streams for one app: requests in, responses out through the shared pump, and the
@@ -174,8 +189,9 @@ export class H2Streams {
     // A stream destroyed by a reset emits "error"; it is handled as a disconnect below.
     stream.on("error", ignore);
     stream.once("close", () => {
-      // Closed before our side ended: the client reset it, or its session went away.
-      if (!stream.writableFinished) req.abort(new Error(CLIENT_GONE));
+      // Closed by a reset: the client's (CANCEL when it left, or its session went away) before
+      // the response was complete. A stream that ended cleanly closes with NO_ERROR.
+      if (stream.rstCode !== NGHTTP2_NO_ERROR) req.abort(new Error(CLIENT_GONE));
     });
     app.handle(req).then(
       (response) => this.respond(req, stream, response),
@@ -235,10 +251,11 @@ export class H2Streams {
       default:
         throw new TypeError(`unknown body kind ${(body as { kind: string }).kind}`);
     }
+    if (req.bodyTaken) stopBody(stream);
     // Most responses have nothing to run afterwards: no listener for them.
     if (response.tasks.length > 0 || response.teardowns.length > 0) {
       stream.once("close", () => {
-        void finishResponse({ app, request: req, response }, stream.writableFinished);
+        void finishResponse({ app, request: req, response }, stream.rstCode === NGHTTP2_NO_ERROR);
       });
     }
   }
@@ -325,6 +342,7 @@ export class H2Streams {
       },
       finish: () => {
         if (!stream.writableEnded) stream.end();
+        if (req.bodyTaken) stopBody(stream);
       },
       truncate: () => {
         if (stream.destroyed) return;

@@ -99,6 +99,8 @@ export class H2Request extends SocketRequest {
   readonly url: string;
   readonly #fields: IncomingHttpHeaders;
   #headers: Record<string, string> | undefined;
+  /** True once the app began reading the body. */
+  bodyTaken = false;
 
   constructor(stream: ServerHttp2Stream, fields: IncomingHttpHeaders) {
     super();
@@ -142,6 +144,10 @@ export class H2Request extends SocketRequest {
   }
 
   protected rawBody(): AsyncIterable<Uint8Array> | null {
-    return this.raw;
+    // Leaving the body early (a 413) must not destroy the stream: that would reset it before the
+    // answer goes out. The engine resets what is left once the response is complete.
+    this.bodyTaken = true;
+    const stream = this.raw;
+    return { [Symbol.asyncIterator]: () => stream.iterator({ destroyOnReturn: false }) };
   }
 }
