@@ -1,4 +1,5 @@
 import cluster from "node:cluster";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Channels } from "../../src/index.ts";
@@ -25,6 +26,19 @@ const history = setting("HISTORY", 1000);
 const queue = setting("CHANNEL_QUEUE", 1024);
 const redisUrl = process.env.REDIS_URL || undefined;
 const workers = setting("WORKERS", 0);
+
+// TLS_CERT and TLS_KEY (PEM files): HTTPS with HTTP/2 and HTTP/1.1 by ALPN. H2C=1 without them:
+// cleartext HTTP/2 with prior knowledge.
+const { TLS_CERT, TLS_KEY } = process.env;
+if ((TLS_CERT === undefined) !== (TLS_KEY === undefined)) {
+  console.error("TLS_CERT and TLS_KEY go together: set both, or neither");
+  process.exit(1);
+}
+const tls =
+  TLS_CERT !== undefined && TLS_KEY !== undefined
+    ? { cert: readFileSync(TLS_CERT), key: readFileSync(TLS_KEY) }
+    : undefined;
+const h2c = tls === undefined && process.env.H2C === "1";
 
 if (workers > 0 && cluster.isPrimary) {
   // Workers share the port (node:cluster); channels must then be shared through Redis, or an event
@@ -74,7 +88,7 @@ if (workers > 0 && cluster.isPrimary) {
   }
   const channels = backend ? new Channels({ backend, queue }) : new Channels({ history, queue });
   const app = createContractApp({ staticDir, bigFile, channels });
-  const server = await serve(app, { host, port, shutdownTimeout: 4000 });
+  const server = await serve(app, { host, port, shutdownTimeout: 4000, tls, h2c });
   if (cluster.isWorker) process.send?.({ listening: server.url });
   else console.log(`listening on ${server.url}`);
 

@@ -11,12 +11,17 @@ import {
   type OutgoingHttpHeaders,
   type SecureClientSessionOptions,
 } from "node:http2";
+import { connect as tlsConnect } from "node:tls";
+import { testCertificate } from "./app.ts";
 import { within } from "./wait.ts";
 
 export const { NGHTTP2_NO_ERROR, NGHTTP2_CANCEL, NGHTTP2_INTERNAL_ERROR, NGHTTP2_REFUSED_STREAM } =
   constants;
 
-/** Opens a session (h2 over TLS for https URLs, h2c for http ones), once connected. */
+/**
+ * Opens a session (h2 over TLS for https URLs, h2c for http ones), once connected and the server's
+ * SETTINGS have arrived.
+ */
 export function h2Connect(
   url: string,
   options: SecureClientSessionOptions | ClientSessionOptions = {},
@@ -24,12 +29,16 @@ export function h2Connect(
   return within(
     new Promise((resolve, reject) => {
       const session = connect(url, options);
-      session.once("connect", () => {
+      let waiting = 2;
+      const ready = () => {
+        if (--waiting > 0) return;
         session.off("error", reject);
         // Later session errors reach the streams on it.
         session.on("error", () => {});
         resolve(session);
-      });
+      };
+      session.once("connect", ready);
+      session.once("remoteSettings", ready);
       session.once("error", reject);
     }),
     3000,
@@ -96,5 +105,37 @@ export function h2Request(
     }),
     5000,
     `${method} ${path} over h2`,
+  );
+}
+
+/** An HTTP/1.1 GET over TLS, offering the given ALPN protocols (none: no ALPN extension). */
+export function tlsGet(
+  port: number,
+  path: string,
+  alpn?: string[],
+  ca: string = testCertificate().cert,
+): Promise<{ protocol: string | false; raw: string }> {
+  return within(
+    new Promise((resolve, reject) => {
+      const socket = tlsConnect({
+        port,
+        host: "127.0.0.1",
+        ca,
+        servername: "localhost",
+        ...(alpn ? { ALPNProtocols: alpn } : {}),
+      });
+      let raw = "";
+      socket.setEncoding("latin1");
+      socket.on("secureConnect", () => {
+        socket.write(`GET ${path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n`);
+      });
+      socket.on("data", (d: string) => {
+        raw += d;
+      });
+      socket.on("error", reject);
+      socket.on("close", () => resolve({ protocol: socket.alpnProtocol ?? false, raw }));
+    }),
+    5000,
+    `GET ${path} over TLS`,
   );
 }

@@ -3,6 +3,7 @@
 // a consumer whose tsconfig lists no `types` (@types/node comes with the package).
 import {
   constants,
+  type Http2Session,
   type IncomingHttpHeaders,
   type OutgoingHttpHeaders,
   type ServerHttp2Session,
@@ -137,6 +138,12 @@ const { NGHTTP2_NO_ERROR } = constants;
 const TRUNCATED = new Error("response truncated");
 const CLIENT_GONE = "client reset the stream";
 
+/**
+ * Streams a client may reset on one connection before its new streams are held back a turn (see
+ * `H2Streams.stream`). A browser cancels a few requests as pages change; a flood resets thousands.
+ */
+const RAPID_RESETS = 100;
+
 function ignore(): void {}
 
 /**
@@ -163,6 +170,8 @@ export class H2Streams {
   readonly sessions = new Set<ServerHttp2Session>();
   /** Requests whose body is a stream being written (shutdown ends these). */
   readonly streaming = new Set<H2Request>();
+  /** Streams each session's client has reset. */
+  readonly #resets = new WeakMap<Http2Session, number>();
   #closing = false;
 
   constructor(app: AppPort, options: HTTP2Options = {}) {
@@ -184,20 +193,45 @@ export class H2Streams {
 
   /** The server's "stream" listener: one request. */
   readonly stream = (stream: ServerHttp2Stream, fields: IncomingHttpHeaders): void => {
-    const app = this.#app;
-    const req = new H2Request(stream, fields);
     // A stream destroyed by a reset emits "error"; it is handled as a disconnect below.
     stream.on("error", ignore);
+    const session = stream.session;
+    if (session !== undefined && (this.#resets.get(session) ?? 0) >= RAPID_RESETS) {
+      // This client resets streams in bulk (rapid reset, CVE-2023-44487). Its new streams wait
+      // one turn of the event loop: a reset that came in the same read as its HEADERS is seen
+      // first, and that stream never reaches the app. (nghttp2 closes the connection past its
+      // own reset rate limit; this keeps the handlers from running meanwhile.)
+      setImmediate(() => {
+        if (stream.closed || stream.destroyed) this.#countReset(session);
+        else this.#serve(stream, fields);
+      });
+      return;
+    }
+    this.#serve(stream, fields);
+  };
+
+  #serve(stream: ServerHttp2Stream, fields: IncomingHttpHeaders): void {
+    const app = this.#app;
+    const req = new H2Request(stream, fields);
+    // Taken now: a closed stream no longer knows its session.
+    const session = stream.session;
     stream.once("close", () => {
       // Closed by a reset: the client's (CANCEL when it left, or its session went away) before
       // the response was complete. A stream that ended cleanly closes with NO_ERROR.
-      if (stream.rstCode !== NGHTTP2_NO_ERROR) req.abort(new Error(CLIENT_GONE));
+      if (stream.rstCode !== NGHTTP2_NO_ERROR && !req.truncated) {
+        req.abort(new Error(CLIENT_GONE));
+        if (session !== undefined) this.#countReset(session);
+      }
     });
     app.handle(req).then(
       (response) => this.respond(req, stream, response),
       (err) => this.respond(req, stream, app.errorResponse(err, req)),
     );
-  };
+  }
+
+  #countReset(session: Http2Session): void {
+    this.#resets.set(session, (this.#resets.get(session) ?? 0) + 1);
+  }
 
   /** Writes a response value to an h2 stream. */
   respond(req: H2Request, stream: ServerHttp2Stream, response: SluiceResponse): void {
@@ -302,6 +336,7 @@ export class H2Streams {
     let unsent = 0;
     let cut = false;
     const reset = () => {
+      req.truncated = true;
       if (!stream.destroyed) stream.destroy(TRUNCATED);
     };
     const sent = () => {

@@ -101,6 +101,8 @@ export class H2Request extends SocketRequest {
   #headers: Record<string, string> | undefined;
   /** True once the app began reading the body. */
   bodyTaken = false;
+  /** True once the engine reset the stream itself (a truncated response). */
+  truncated = false;
 
   constructor(stream: ServerHttp2Stream, fields: IncomingHttpHeaders) {
     super();
