@@ -18,6 +18,8 @@ import type { Chunk, Sink, StreamBody } from "../../responses/stream.ts";
 import { runStream, webStreamBody } from "../pump.ts";
 import { H2Request } from "./request.ts";
 
+const { NGHTTP2_NO_ERROR } = constants;
+
 /**
  * HTTP/2 settings and limits of `serve` (with `tls` or `h2c`). Each has a default chosen for a
  * public server; the comments name the frame or setting of RFC 9113 it governs.
@@ -104,32 +106,42 @@ export function http2ServerOptions(options: HTTP2Options = {}): ServerOptions {
 }
 
 /**
- * Fields HTTP/2 forbids in a message: they describe an HTTP/1.1 connection, which an h2 stream is
- * not (RFC 9113 §8.2.2). `te` is allowed in requests only, as "trailers". Dropped from every
- * response, whatever a handler or middleware set.
+ * True for a field HTTP/2 forbids in a message: one that describes an HTTP/1.1 connection, which
+ * an h2 stream is not (RFC 9113 §8.2.2): Connection, Keep-Alive, Proxy-Connection,
+ * Transfer-Encoding, Upgrade, and TE (allowed in requests only, as "trailers"). Checked by length
+ * first: most names have none of these lengths and cost one comparison.
  */
-const CONNECTION_SPECIFIC = new Set([
-  "connection",
-  "keep-alive",
-  "proxy-connection",
-  "transfer-encoding",
-  "upgrade",
-  "te",
-]);
-
-/** The header block of a response on h2: `:status` and the fields HTTP/2 allows. */
-function h2Fields(status: number, headers: SluiceResponse["headers"]): OutgoingHttpHeaders {
-  const out: OutgoingHttpHeaders = { ":status": status };
-  for (const name in headers) {
-    // Names are lower-case when set through the response's methods; a middleware that wrote the
-    // object directly may not have kept to that.
-    if (CONNECTION_SPECIFIC.has(name) || CONNECTION_SPECIFIC.has(name.toLowerCase())) continue;
-    out[name] = headers[name];
+function connectionSpecific(name: string): boolean {
+  switch (name.length) {
+    case 2:
+      return name.toLowerCase() === "te";
+    case 7:
+      return name.toLowerCase() === "upgrade";
+    case 10: {
+      const n = name.toLowerCase();
+      return n === "connection" || n === "keep-alive";
+    }
+    case 16:
+      return name.toLowerCase() === "proxy-connection";
+    case 17:
+      return name.toLowerCase() === "transfer-encoding";
+    default:
+      return false;
   }
-  return out;
 }
 
-const { NGHTTP2_NO_ERROR } = constants;
+/**
+ * The header block of a response on h2: its own headers (names may be in any case: a middleware
+ * may have written the object directly), without the fields HTTP/2 forbids, whatever set them, and
+ * `:status` (node:http2 sends 200 when it is absent). The response's object is used as it is:
+ * node:http2 copies it.
+ */
+function h2Fields(status: number, headers: SluiceResponse["headers"]): OutgoingHttpHeaders {
+  for (const name in headers) if (connectionSpecific(name)) delete headers[name];
+  const fields = headers as OutgoingHttpHeaders;
+  if (status !== 200) fields[":status"] = status;
+  return fields;
+}
 
 /**
  * The error a stream is destroyed with to end it with RST_STREAM INTERNAL_ERROR: the h2 form of
@@ -145,6 +157,10 @@ const CLIENT_GONE = "client reset the stream";
 const RAPID_RESETS = 100;
 
 function ignore(): void {}
+
+/** Where a stream keeps its request, for the shared "close" listener. */
+const REQUEST: unique symbol = Symbol("sluice.request");
+type Tagged = ServerHttp2Stream & { [REQUEST]?: H2Request };
 
 /**
  * A response went out whole while the request body was read only in part (a 413): the client is
@@ -211,23 +227,27 @@ export class H2Streams {
   };
 
   #serve(stream: ServerHttp2Stream, fields: IncomingHttpHeaders): void {
-    const app = this.#app;
     const req = new H2Request(stream, fields);
-    // Taken now: a closed stream no longer knows its session.
-    const session = stream.session;
-    stream.once("close", () => {
-      // Closed by a reset: the client's (CANCEL when it left, or its session went away) before
-      // the response was complete. A stream that ended cleanly closes with NO_ERROR.
-      if (stream.rstCode !== NGHTTP2_NO_ERROR && !req.truncated) {
-        req.abort(new Error(CLIENT_GONE));
-        if (session !== undefined) this.#countReset(session);
-      }
-    });
-    app.handle(req).then(
+    (stream as Tagged)[REQUEST] = req;
+    stream.on("close", this.#closed);
+    this.#app.handle(req).then(
       (response) => this.respond(req, stream, response),
-      (err) => this.respond(req, stream, app.errorResponse(err, req)),
+      (err) => this.respond(req, stream, this.#app.errorResponse(err, req)),
     );
   }
+
+  /**
+   * A stream's "close" listener (one function for all, `this` the stream). Closed by a reset —
+   * the client's (CANCEL when it left) or its session's end — before the response was complete:
+   * the request's signal aborts. A stream that ended cleanly closes with NO_ERROR.
+   */
+  readonly #closed = ((engine: H2Streams) =>
+    function closed(this: ServerHttp2Stream): void {
+      const req = (this as Tagged)[REQUEST];
+      if (req === undefined || this.rstCode === NGHTTP2_NO_ERROR || req.truncated) return;
+      req.abort(new Error(CLIENT_GONE));
+      if (req.session !== undefined) engine.#countReset(req.session);
+    })(this);
 
   #countReset(session: Http2Session): void {
     this.#resets.set(session, (this.#resets.get(session) ?? 0) + 1);

@@ -2,7 +2,7 @@
 // The declarations emitted for this module name Node's types: the directive keeps them resolvable in
 // a consumer whose tsconfig lists no `types` (@types/node comes with the package).
 import type { IncomingMessage } from "node:http";
-import type { IncomingHttpHeaders, ServerHttp2Stream } from "node:http2";
+import type { Http2Session, IncomingHttpHeaders, ServerHttp2Stream } from "node:http2";
 import { SluiceRequest } from "../../http/request.ts";
 
 /**
@@ -97,6 +97,8 @@ export class H2Request extends SocketRequest {
   readonly raw: ServerHttp2Stream;
   readonly method: string;
   readonly url: string;
+  /** The session the stream came on (a closed stream no longer knows it). */
+  readonly session: Http2Session | undefined;
   readonly #fields: IncomingHttpHeaders;
   #headers: Record<string, string> | undefined;
   /** True once the app began reading the body. */
@@ -107,6 +109,7 @@ export class H2Request extends SocketRequest {
   constructor(stream: ServerHttp2Stream, fields: IncomingHttpHeaders) {
     super();
     this.raw = stream;
+    this.session = stream.session;
     this.#fields = fields;
     this.method = fields[":method"] ?? "GET";
     this.url = fields[":path"] ?? "/";
@@ -117,7 +120,7 @@ export class H2Request extends SocketRequest {
   }
 
   get ip(): string | undefined {
-    return this.raw.session?.socket?.remoteAddress;
+    return this.session?.socket?.remoteAddress;
   }
 
   header(name: string): string | undefined {
