@@ -506,6 +506,49 @@ describe("RST_STREAM", () => {
     }
   });
 
+  it(
+    "reads an upload the client resets midway as cut short (400), not a server error",
+    BOUND,
+    async () => {
+      const app = new App();
+      const reports: unknown[] = [];
+      app.onError((error) => reports.push(error));
+      const outcome = gate<unknown>();
+      const reading = gate();
+      app.post("/upload", async (req) => {
+        reading.resolve();
+        try {
+          await req.bytes();
+          outcome.resolve("complete");
+        } catch (err) {
+          outcome.resolve(err);
+        }
+        return { ok: true };
+      });
+      const server = await serve(app, { port: 0, h2c: true });
+      // node:http2's client ends its side (END_STREAM) before it resets: a raw one does not.
+      const wire = await H2Wire.open(server.port);
+      try {
+        await wire.send(
+          frame(FRAME.HEADERS, FLAG.END_HEADERS, 1, requestBlock("/upload", "POST")),
+          frame(FRAME.DATA, 0, 1, Buffer.alloc(1000)),
+        );
+        await within(reading.promise, 2000, "the handler to read");
+        await new Promise((r) => setTimeout(r, 20));
+        await wire.send(rstFrame(1, CODE.CANCEL));
+        const err = (await within(outcome.promise, 2000, "the read to end")) as {
+          message?: string;
+          status?: number;
+        };
+        assert.equal(err.status, 400, String(err.message ?? err));
+        assert.deepEqual(reports, []);
+      } finally {
+        wire.destroy();
+        await server.close();
+      }
+    },
+  );
+
   it("aborts every stream of a connection that goes away", BOUND, async () => {
     const { app, counts } = stallApp();
     const server = await serve(app, { port: 0, h2c: true });

@@ -148,6 +148,22 @@ export class H2Request extends SocketRequest {
     return this.#headers;
   }
 
+  /**
+   * The upload was cut when the client reset the stream or its connection went away (the stream
+   * is then destroyed, and reading it fails with a stream error or a premature close), or the
+   * request was aborted (client gone, shutdown).
+   */
+  protected override isClientCut(error: unknown): boolean {
+    if (this.aborted || this.raw.aborted || this.raw.destroyed) return true;
+    const code = (error as { code?: unknown } | null)?.code;
+    return (
+      code === "ERR_HTTP2_STREAM_ERROR" ||
+      code === "ERR_HTTP2_STREAM_CANCEL" ||
+      code === "ERR_STREAM_PREMATURE_CLOSE" ||
+      code === "ECONNRESET"
+    );
+  }
+
   protected rawBody(): AsyncIterable<Uint8Array> | null {
     // Leaving the body early (a 413) must not destroy the stream: that would reset it before the
     // answer goes out. The engine resets what is left once the response is complete.
