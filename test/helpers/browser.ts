@@ -30,14 +30,15 @@ export interface Browser {
 }
 
 /**
- * Launches headless Chromium with a fresh user-data directory.
+ * Launches headless Chromium with a fresh user-data directory; `args` adds flags (such as
+ * `--ignore-certificate-errors-spki-list=...` for a test certificate).
  *
  * @example
  * const browser = await launchBrowser();
  * const page = await browser.context.newPage();
  * await browser.close();
  */
-export async function launchBrowser(): Promise<Browser> {
+export async function launchBrowser(options: { args?: string[] } = {}): Promise<Browser> {
   const profile = mkdtempSync(join(tmpdir(), "sluice-chromium-"));
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,
@@ -52,6 +53,7 @@ export async function launchBrowser(): Promise<Browser> {
       "--disable-background-networking",
       "--disable-component-update",
       "--disable-sync",
+      ...(options.args ?? []),
     ],
   });
   return {

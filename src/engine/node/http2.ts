@@ -10,6 +10,7 @@ import {
   type ServerHttp2Stream,
   type ServerOptions,
 } from "node:http2";
+import type { Duplex } from "node:stream";
 import { finishResponse } from "../../core/lifecycle.ts";
 import type { AppPort } from "../../core/port.ts";
 import { isContentless } from "../../http/status.ts";
@@ -184,6 +185,8 @@ export class H2Streams {
   readonly #idleTimeout: number;
   /** Open sessions, for shutdown. */
   readonly sessions = new Set<ServerHttp2Session>();
+  /** The sockets under them (a session only lends a proxy that cannot be closed). */
+  readonly #sockets = new Set<Duplex>();
   /** Requests whose body is a stream being written (shutdown ends these). */
   readonly streaming = new Set<H2Request>();
   /** Streams each session's client has reset. */
@@ -194,6 +197,12 @@ export class H2Streams {
     this.#app = app;
     this.#idleTimeout = options.idleTimeout ?? HTTP2_DEFAULTS.idleTimeout;
   }
+
+  /** Tracks a connection that carries HTTP/2, for shutdown. */
+  readonly track = (socket: Duplex): void => {
+    this.#sockets.add(socket);
+    socket.once("close", () => this.#sockets.delete(socket));
+  };
 
   /** The server's "session" listener. */
   readonly session = (session: ServerHttp2Session): void => {
@@ -426,8 +435,18 @@ export class H2Streams {
     for (const session of this.sessions) session.close();
   }
 
+  /**
+   * During shutdown: a session that is done has ended its side of the connection (GOAWAY sent)
+   * and waits for the client to close its own, which a browser may put off for minutes. Once what
+   * it wrote has gone out, the connection is closed.
+   */
+  closeIdle(): void {
+    for (const socket of this.#sockets) if (socket.writableFinished) socket.destroy();
+  }
+
   /** Graceful shutdown, last step: whatever is still open is cut. */
   destroy(): void {
     for (const session of this.sessions) session.destroy();
+    for (const socket of this.#sockets) socket.destroy();
   }
 }

@@ -113,11 +113,13 @@ export async function serve(app: AppPort, options: ServeOptions = {}): Promise<R
     socket.once("close", () => busy.delete(socket));
   };
   const { server, h2 } = createFor(app, options, http1);
-  // HTTP/1.1 connections, tracked for shutdown: over TLS, the TLS socket the requests come on.
-  if (options.tls === undefined) server.on("connection", track);
+  // Connections, tracked for shutdown: over TLS, the TLS socket the requests come on; HTTP/2 ones
+  // apart, for their sessions.
+  if (options.tls === undefined) server.on("connection", h2 ? h2.track : track);
   else {
     server.on("secureConnection", (socket: TLSSocket) => {
-      if (socket.alpnProtocol !== "h2") track(socket);
+      if (socket.alpnProtocol === "h2") h2?.track(socket);
+      else track(socket);
     });
   }
   if (options.keepAliveTimeout !== undefined) {
@@ -204,6 +206,7 @@ async function shutdown(
   const closeIdle = () => {
     (server as Partial<Server>).closeIdleConnections?.();
     for (const [socket, n] of busy) if (n === 0) socket.destroySoon();
+    h2?.closeIdle();
   };
   closeIdle();
   // HTTP/2: GOAWAY on every connection; their open streams go on.
