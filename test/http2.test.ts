@@ -7,6 +7,7 @@
 import assert from "node:assert/strict";
 import type { ClientHttp2Session, ClientHttp2Stream, IncomingHttpHeaders } from "node:http2";
 import { request as httpsRequest } from "node:https";
+import { connect as netConnect } from "node:net";
 import { describe, it } from "node:test";
 import { setImmediate as tick } from "node:timers/promises";
 import {
@@ -552,13 +553,15 @@ describe("RST_STREAM", () => {
   it("aborts every stream of a connection that goes away", BOUND, async () => {
     const { app, counts } = stallApp();
     const server = await serve(app, { port: 0, h2c: true });
-    const session = await h2Connect(server.url);
+    // The socket is ours to cut: a session only lends a proxy that refuses it.
+    const socket = netConnect(server.port, "127.0.0.1");
+    const session = await h2Connect(server.url, { createConnection: () => socket });
     try {
       for (let i = 0; i < 3; i++) {
         const { stream } = await open(session, "/stall");
         await within(new Promise((r) => stream.once("data", r)), 2000, "a first line");
       }
-      session.socket.destroy();
+      socket.destroy();
       await until(() => counts.teardowns === 3, 2000, "three teardowns");
       assert.equal(app.stats.streams.aborted, 3);
       assert.equal(app.stats.streams.active, 0);

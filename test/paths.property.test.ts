@@ -110,9 +110,10 @@ for (const mode of MODES) {
     }, async () => {
       await fc.assert(
         fc.asyncProperty(pathArb, async (target) => {
-          // What the app sees: the raw target over a socket; app.fetch gets a web Request, whose
-          // URL the WHATWG parser has normalised already (dot segments, backslashes).
-          const seen = mode === "socket" ? target : new URL(`http://localhost${target}`).pathname;
+          // What the app sees: the raw target over a socket (HTTP/1.1's request target, HTTP/2's
+          // :path); app.fetch gets a web Request, whose URL the WHATWG parser has normalised
+          // already (dot segments, backslashes).
+          const seen = mode !== "memory" ? target : new URL(`http://localhost${target}`).pathname;
           const path = seen.split("?", 1)[0]!;
           const read = decodePath(path);
           guarded = 0;
