@@ -159,6 +159,35 @@ describe("HTTP/2 and HTTP/1.1 on one TLS port", () => {
     }
   });
 
+  it("truncates a close-delimited HTTP/1.0 body over TLS, and keeps serving", BOUND, async () => {
+    const failing = new App().onError(() => {});
+    failing.get(
+      "/midway",
+      () =>
+        new NDJSONResponse(
+          (async function* () {
+            yield { n: 1 };
+            await tick();
+            throw new Error("midway");
+          })(),
+        ),
+    );
+    failing.get("/json", () => ({ ok: true }));
+    const server = await serveTLS(failing);
+    try {
+      // The body ends at the close: the TCP connection under TLS is reset, so the client sees an
+      // error, never a clean close that would read as the whole body. (A reset may also drop what
+      // the client had not read yet: the error is what is promised.)
+      const cut = await tlsGet(server.port, "/midway", ["http/1.1"], undefined, "1.0");
+      assert.equal(cut.error, "ECONNRESET", "the cut read as a clean close");
+      if (cut.raw !== "") assert.match(cut.raw, /^HTTP\/1\.1 200 /);
+      const after = await tlsGet(server.port, "/json", ["http/1.1"]);
+      assert.match(after.raw, /\{"ok":true\}$/);
+    } finally {
+      await server.close();
+    }
+  });
+
   it("requires h2 with allowHTTP1: false", BOUND, async () => {
     const server = await serveTLS(app, { http2: { allowHTTP1: false } });
     const session = await connectTLS(server);

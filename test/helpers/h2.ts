@@ -108,15 +108,19 @@ export function h2Request(
   );
 }
 
-/** An HTTP/1.1 GET over TLS, offering the given ALPN protocols (none: no ALPN extension). */
+/**
+ * A GET over TLS in HTTP/1.x, offering the given ALPN protocols (none: no ALPN extension), read
+ * until the server closes; `error` says how the connection ended when it did not end cleanly.
+ */
 export function tlsGet(
   port: number,
   path: string,
   alpn?: string[],
   ca: string = testCertificate().cert,
-): Promise<{ protocol: string | false; raw: string }> {
+  version: "1.1" | "1.0" = "1.1",
+): Promise<{ protocol: string | false; raw: string; error?: string }> {
   return within(
-    new Promise((resolve, reject) => {
+    new Promise((resolve) => {
       const socket = tlsConnect({
         port,
         host: "127.0.0.1",
@@ -125,15 +129,20 @@ export function tlsGet(
         ...(alpn ? { ALPNProtocols: alpn } : {}),
       });
       let raw = "";
+      let error: string | undefined;
       socket.setEncoding("latin1");
       socket.on("secureConnect", () => {
-        socket.write(`GET ${path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n`);
+        socket.write(`GET ${path} HTTP/${version}\r\nHost: localhost\r\nConnection: close\r\n\r\n`);
       });
       socket.on("data", (d: string) => {
         raw += d;
       });
-      socket.on("error", reject);
-      socket.on("close", () => resolve({ protocol: socket.alpnProtocol ?? false, raw }));
+      socket.on("error", (err: NodeJS.ErrnoException) => {
+        error = err.code ?? err.message;
+      });
+      socket.on("close", () =>
+        resolve({ protocol: socket.alpnProtocol ?? false, raw, ...(error ? { error } : {}) }),
+      );
     }),
     5000,
     `GET ${path} over TLS`,

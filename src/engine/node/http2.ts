@@ -19,7 +19,7 @@ import type { Chunk, Sink, StreamBody } from "../../responses/stream.ts";
 import { runStream, webStreamBody } from "../pump.ts";
 import { H2Request } from "./request.ts";
 
-const { NGHTTP2_NO_ERROR } = constants;
+const { NGHTTP2_NO_ERROR, NGHTTP2_CANCEL } = constants;
 
 /**
  * HTTP/2 settings and limits of `serve` (with `tls` or `h2c`). Each has a default chosen for a
@@ -191,7 +191,7 @@ export class H2Streams {
   readonly streaming = new Set<H2Request>();
   /** Streams each session's client has reset. */
   readonly #resets = new WeakMap<Http2Session, number>();
-  #closing = false;
+  #shuttingDown = false;
 
   constructor(app: AppPort, options: HTTP2Options = {}) {
     this.#app = app;
@@ -208,7 +208,7 @@ export class H2Streams {
   readonly session = (session: ServerHttp2Session): void => {
     this.sessions.add(session);
     session.once("close", () => this.sessions.delete(session));
-    if (this.#closing) {
+    if (this.#shuttingDown) {
       session.close();
       return;
     }
@@ -431,7 +431,7 @@ export class H2Streams {
    * the streams it has go on until they end.
    */
   close(): void {
-    this.#closing = true;
+    this.#shuttingDown = true;
     for (const session of this.sessions) session.close();
   }
 
@@ -444,9 +444,13 @@ export class H2Streams {
     for (const socket of this.#sockets) if (socket.writableFinished) socket.destroy();
   }
 
-  /** Graceful shutdown, last step: whatever is still open is cut. */
+  /**
+   * Graceful shutdown, last step: whatever is still open is cut. Its streams close with CANCEL,
+   * so their requests abort (and their streams end as aborted, teardown run).
+   */
   destroy(): void {
-    for (const session of this.sessions) session.destroy();
+    const reason = new Error("server shutting down: the shutdown timeout has passed");
+    for (const session of this.sessions) session.destroy(reason, NGHTTP2_CANCEL);
     for (const socket of this.#sockets) socket.destroy();
   }
 }

@@ -18,6 +18,7 @@ import { isContentless } from "../../http/status.ts";
 import { type Body, encodedBody, type SluiceResponse } from "../../responses/base.ts";
 import { H2Streams, HTTP2_DEFAULTS, type HTTP2Options, http2ServerOptions } from "./http2.ts";
 import { NodeRequest } from "./request.ts";
+import { resetSocket } from "./socket.ts";
 import { writeStreamBody, writeWebBody } from "./write.ts";
 
 /** Options of `serve`. */
@@ -216,7 +217,7 @@ async function shutdown(
   if (h2) for (const req of h2.streaming) req.abort(new Error("server shutting down"));
   const deadline = setTimeout(() => {
     (server as Partial<Server>).closeAllConnections?.();
-    for (const socket of busy.keys()) socket.destroy();
+    for (const socket of busy.keys()) resetSocket(socket);
     h2?.destroy();
   }, timeout);
   deadline.unref();

@@ -8,6 +8,7 @@ import type { SluiceResponse } from "../../responses/base.ts";
 import type { Chunk, Sink, StreamBody } from "../../responses/stream.ts";
 import { runStream, webStreamBody } from "../pump.ts";
 import type { NodeRequest } from "./request.ts";
+import { resetSocket } from "./socket.ts";
 
 /**
  * Writes a stream body through the shared pump, with a sink over the node:http response.
@@ -87,7 +88,7 @@ export function writeStreamBody(
           // A close-delimited body (HTTP/1.0) ends at the close itself: a clean close would read
           // as complete. Reset the connection instead, once what was written has gone out, so
           // the client sees an error (RFC 9112 §6.3 item 8).
-          socket.write("", () => socket.resetAndDestroy());
+          socket.write("", () => resetSocket(socket));
         } else socket.end();
         setTimeout(() => socket.destroy(), 5000).unref();
       } else res.destroy();
