@@ -370,6 +370,57 @@ describe("settings", () => {
   });
 });
 
+describe("request fields", () => {
+  it(
+    "joins the cookie fields a browser sends apart, and takes Host from :authority",
+    BOUND,
+    async () => {
+      const app = new App();
+      app.get("/who", (req) => ({
+        cookies: req.cookies,
+        cookie: req.header("cookie"),
+        host: req.header("host"),
+        headers: req.headers,
+      }));
+      const server = await serve(app, { port: 0, h2c: true });
+      const wire = await H2Wire.open(server.port);
+      try {
+        // RFC 9113 §8.2.3: a client may split Cookie into one field per pair, to compress better.
+        await wire.send(
+          frame(
+            FRAME.HEADERS,
+            FLAG.END_HEADERS | FLAG.END_STREAM,
+            1,
+            requestBlock("/who", "GET", [literal("cookie", "a=1"), literal("cookie", "b=2")]),
+          ),
+        );
+        await wire.next(
+          (f) => f.type === FRAME.DATA && f.stream === 1 && (f.flags & FLAG.END_STREAM) !== 0,
+          3000,
+          "the answer",
+        );
+        const body = Buffer.concat(
+          wire.frames.filter((f) => f.type === FRAME.DATA && f.stream === 1).map((f) => f.payload),
+        );
+        const got = JSON.parse(body.toString()) as {
+          cookies: Record<string, string>;
+          cookie: string;
+          host: string;
+          headers: Record<string, string>;
+        };
+        assert.deepEqual(got.cookies, { a: "1", b: "2" });
+        assert.equal(got.cookie, "a=1; b=2");
+        assert.equal(got.host, "127.0.0.1");
+        assert.equal(got.headers.host, "127.0.0.1");
+        assert.ok(!Object.keys(got.headers).some((k) => k.startsWith(":")), "a pseudo-header");
+      } finally {
+        wire.destroy();
+        await server.close();
+      }
+    },
+  );
+});
+
 describe("fields HTTP/2 forbids", () => {
   const FORBIDDEN = [
     "connection",
