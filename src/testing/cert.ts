@@ -4,7 +4,13 @@
 import { createHash, generateKeyPairSync, randomBytes, sign } from "node:crypto";
 import { isIPv4, isIPv6 } from "node:net";
 
-/** A self-signed certificate and its key, in PEM. */
+/**
+ * A self-signed certificate and its key, in PEM.
+ *
+ * @example
+ * const { cert, key, spki } = selfSignedCertificate();
+ * // serve with { tls: { cert, key } }; trust it with { ca: cert }; pin it in Chromium with spki
+ */
 export interface SelfSignedCertificate {
   /** The certificate (PEM). Trust it as a CA in a client (`ca: cert`): it signed itself. */
   readonly cert: string;
@@ -17,7 +23,12 @@ export interface SelfSignedCertificate {
   readonly spki: string;
 }
 
-/** Options of `selfSignedCertificate`. */
+/**
+ * Options of `selfSignedCertificate`.
+ *
+ * @example
+ * const options: CertificateOptions = { hosts: ["app.test", "127.0.0.1"], days: 1 };
+ */
 export interface CertificateOptions {
   /** Names and addresses the certificate is for (default `localhost`, `127.0.0.1`, `::1`). */
   hosts?: readonly string[];
