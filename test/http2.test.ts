@@ -84,15 +84,15 @@ function closed(stream: ClientHttp2Stream, ms = 5000): Promise<number> {
   );
 }
 
-/** A stream that yields one line and then waits forever, deaf to the request's signal. */
-function stallApp() {
+/** A stream that yields one line and then waits, until the request's signal ends its wait. */
+function lingerApp() {
   const counts = { teardowns: 0, handled: 0 };
   const app = new App().onError(() => {});
-  app.get("/stall", () =>
+  app.get("/linger", (req) =>
     new NDJSONResponse(
       (async function* () {
         yield { i: 0 };
-        await new Promise(() => {});
+        await new Promise((resolve) => req.signal.addEventListener("abort", resolve));
       })(),
     ).teardown(() => {
       counts.teardowns++;
@@ -540,11 +540,11 @@ describe("RST_STREAM", () => {
   );
 
   it("ends a stream the client resets as aborted within 2 s, its teardown run", BOUND, async () => {
-    const { app, counts } = stallApp();
+    const { app, counts } = lingerApp();
     const server = await serveTLS(app);
     const session = await connectTLS(server);
     try {
-      const { stream } = await open(session, "/stall");
+      const { stream } = await open(session, "/linger");
       await within(new Promise((resolve) => stream.once("data", resolve)), 2000, "the first line");
       assert.equal(app.stats.streams.active, 1);
       stream.close(NGHTTP2_CANCEL);
@@ -631,14 +631,14 @@ describe("RST_STREAM", () => {
   );
 
   it("aborts every stream of a connection that goes away", BOUND, async () => {
-    const { app, counts } = stallApp();
+    const { app, counts } = lingerApp();
     const server = await serve(app, { port: 0, h2c: true });
     // The socket is ours to cut: a session only lends a proxy that refuses it.
     const socket = netConnect(server.port, "127.0.0.1");
     const session = await h2Connect(server.url, { createConnection: () => socket });
     try {
       for (let i = 0; i < 3; i++) {
-        const { stream } = await open(session, "/stall");
+        const { stream } = await open(session, "/linger");
         await within(new Promise((r) => stream.once("data", r)), 2000, "a first line");
       }
       socket.destroy();
@@ -794,11 +794,11 @@ describe("graceful shutdown", () => {
   });
 
   it("cuts what is still open at shutdownTimeout", BOUND, async () => {
-    const { app, counts } = stallApp();
+    const { app, counts } = lingerApp();
     const server = await serve(app, { port: 0, h2c: true, shutdownTimeout: 200 });
     const session = await h2Connect(server.url);
     try {
-      const { stream } = await open(session, "/stall");
+      const { stream } = await open(session, "/linger");
       await within(new Promise((r) => stream.once("data", r)), 2000, "the first line");
       await within(server.close(), 3000, "close() past its deadline");
       await until(() => counts.teardowns === 1, 2000, "the teardown");
