@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { App, HTMLResponse, SSEResponse, sse } from "../src/index.ts";
-import { type RunningServer, type ServeOptions, serve } from "../src/node/index.ts";
+import { type AnyServer, type RunningServer, type ServeOptions, serve } from "../src/node/index.ts";
 import { testCertificate } from "./helpers/app.ts";
 import { type Browser, browserMissing, launchBrowser } from "./helpers/browser.ts";
 
@@ -59,7 +59,7 @@ describe("ten EventSources in Chromium", { skip: browserMissing(), timeout: 60_0
   /** Loads the page from a fresh server; resolves with the page and the server's record. */
   async function load(options: ServeOptions) {
     const { app, seen } = eventsApp();
-    const server: RunningServer = await serve(app, {
+    const server: RunningServer<AnyServer> = await serve(app, {
       port: 0,
       tls: testCertificate(),
       shutdownTimeout: 500,

@@ -31,6 +31,7 @@ import {
   sseOf,
 } from "../src/index.ts";
 import { type RunningServer, serve } from "../src/node/index.ts";
+import { type ClientMode, testClient } from "../src/testing/index.ts";
 import { BOUND, MODES } from "./helpers/app.ts";
 import { until, within } from "./helpers/wait.ts";
 
@@ -283,12 +284,22 @@ function newSeen(): Seen {
 
 type TestApp = ReturnType<typeof testApp>;
 
-/** A client of the app in memory, or over a socket (then `server` is the running server). */
-async function connect(mode: "memory" | "socket", app: TestApp) {
+/**
+ * A client of the app in memory, over a socket (then `server` is the running server), or on
+ * HTTP/2 (through the test client's h2 fetch: the runtime's fetch speaks HTTP/1.1 only).
+ */
+async function connect(mode: ClientMode, app: TestApp) {
   if (mode === "memory") {
     return {
       api: client<TestApp>("http://localhost", { fetch: app.fetch }),
       close: async () => {},
+    };
+  }
+  if (mode === "h2") {
+    const h2 = testClient(app, "h2");
+    return {
+      api: client<TestApp>(await h2.url(), { fetch: (request) => h2.fetch(request) }),
+      close: () => h2.close(),
     };
   }
   const server = await serve(app, { port: 0, host: "127.0.0.1" });
@@ -385,9 +396,10 @@ for (const mode of MODES) {
       const app = testApp(new Log(), newSeen());
       const server =
         mode === "socket" ? await serve(app, { port: 0, host: "127.0.0.1" }) : undefined;
+      const h2 = mode === "h2" ? testClient(app, "h2") : undefined;
       let calls = 0;
-      const api = client<TestApp>(server?.url ?? "http://localhost", {
-        fetch: server ? undefined : app.fetch,
+      const api = client<TestApp>(server?.url ?? (await h2?.url()) ?? "http://localhost", {
+        fetch: server ? undefined : h2 ? (request) => h2.fetch(request) : app.fetch,
         headers: () => {
           calls++;
           return { "x-key": "default", "x-team": "blue" };
@@ -404,6 +416,7 @@ for (const mode of MODES) {
         assert.equal(calls, 2, "the header function runs per request");
       } finally {
         await server?.close();
+        await h2?.close();
       }
     });
 

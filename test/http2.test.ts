@@ -19,7 +19,7 @@ import {
   sse,
   TextResponse,
 } from "../src/index.ts";
-import { type RunningServer, type ServeOptions, serve } from "../src/node/index.ts";
+import { type AnyServer, type RunningServer, type ServeOptions, serve } from "../src/node/index.ts";
 import { BOUND, testCertificate } from "./helpers/app.ts";
 import {
   h2Connect,
@@ -46,11 +46,11 @@ import {
 import { gate, settled, until, within } from "./helpers/wait.ts";
 
 /** Serves over TLS (h2 and HTTP/1.1 by ALPN) with the test certificate. */
-function serveTLS(app: App, options: ServeOptions = {}): Promise<RunningServer> {
+function serveTLS(app: App, options: ServeOptions = {}): Promise<RunningServer<AnyServer>> {
   return serve(app, { port: 0, tls: testCertificate(), ...options });
 }
 
-function connectTLS(server: RunningServer): Promise<ClientHttp2Session> {
+function connectTLS(server: RunningServer<AnyServer>): Promise<ClientHttp2Session> {
   return h2Connect(server.url, { ca: testCertificate().cert });
 }
 

@@ -4,7 +4,12 @@
 
 // Serving
 export type { HTTP2Options } from "../engine/node/http2.ts";
-export { type RunningServer, type ServeOptions, serve } from "../engine/node/serve.ts";
+export {
+  type AnyServer,
+  type RunningServer,
+  type ServeOptions,
+  serve,
+} from "../engine/node/serve.ts";
 // Files
 export { type FileInit, FileResponse } from "../responses/file.ts";
 // Static directories and single files under a mount prefix

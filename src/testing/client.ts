@@ -1,5 +1,10 @@
 import type { App } from "../app.ts";
-import { type RunningServer, type ServeOptions, serve } from "../engine/node/serve.ts";
+import {
+  type AnyServer,
+  type RunningServer,
+  type ServeOptions,
+  serve,
+} from "../engine/node/serve.ts";
 import {
   bodyChunks,
   type ParsedEvent,
@@ -19,8 +24,8 @@ export type ClientMode = "memory" | "socket" | "h2";
 /** A fetch-shaped client bound to one app. */
 export interface TestClient {
   readonly mode: ClientMode;
-  /** Like fetch, with a path (or full URL) relative to the app. */
-  fetch(path: string, init?: RequestInit): Promise<Response>;
+  /** Like fetch, with a path (or full URL) relative to the app, or a Request. */
+  fetch(path: string | Request, init?: RequestInit): Promise<Response>;
   /** The server's base URL (socket and h2 modes; starts it). */
   url(): Promise<string>;
   /**
@@ -54,7 +59,7 @@ export function testClient(
   mode: ClientMode = "memory",
   options: ServeOptions = {},
 ): TestClient {
-  let server: Promise<RunningServer> | undefined;
+  let server: Promise<RunningServer<AnyServer>> | undefined;
   let h2: H2Fetcher | undefined;
   const start = () => {
     if (server === undefined) {
@@ -68,12 +73,14 @@ export function testClient(
     mode,
     async fetch(path, init) {
       if (mode === "memory") {
-        return app.fetch(new Request(new URL(path, "http://localhost"), init));
+        const target = typeof path === "string" ? new URL(path, "http://localhost") : path;
+        return app.fetch(new Request(target, init));
       }
       const s = await start();
-      if (mode === "socket") return fetch(new URL(path, s.url), init);
+      const target = typeof path === "string" ? new URL(path, s.url) : path;
+      if (mode === "socket") return fetch(target, init);
       h2 ??= new H2Fetcher(s.url, { ca: cert().cert });
-      return h2.fetch(new URL(path, s.url), init);
+      return h2.fetch(target, init);
     },
     async url() {
       return mode === "memory" ? "http://localhost" : (await start()).url;

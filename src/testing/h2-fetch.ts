@@ -56,7 +56,7 @@ export class H2Fetcher {
     return session;
   }
 
-  async fetch(url: string | URL, init?: RequestInit): Promise<Response> {
+  async fetch(url: string | URL | Request, init?: RequestInit): Promise<Response> {
     let request = new Request(url, init);
     for (let hops = 0; ; hops++) {
       const res = await this.#once(request);

@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { request as httpRequest, type IncomingMessage } from "node:http";
 import type { ClientHttp2Session } from "node:http2";
 import type { App, ErrorContext } from "../../src/index.ts";
-import { type RunningServer, serve } from "../../src/node/index.ts";
+import { type AnyServer, type RunningServer, serve } from "../../src/node/index.ts";
 import {
   type ClientMode,
   type SelfSignedCertificate,
@@ -105,7 +105,7 @@ export function sender(
 ): ((method: string, target: string, headers?: Record<string, string>) => Promise<SentResponse>) & {
   close(): Promise<void>;
 } {
-  let server: Promise<RunningServer> | undefined;
+  let server: Promise<RunningServer<AnyServer>> | undefined;
   let session: Promise<ClientHttp2Session> | undefined;
   const send = async (
     method: string,

@@ -46,13 +46,22 @@ export interface ServeOptions {
   http2?: HTTP2Options | false;
 }
 
-/** A running server, from `serve`. */
-export interface RunningServer {
+/** Every server `serve` may run. */
+export type AnyServer = Server | HttpsServer | Http2SecureServer | Http2Server;
+
+/**
+ * A running server, from `serve`; `S` is the server's class, as the options decide it.
+ *
+ * @example
+ * const running: RunningServer = await serve(app, { port: 0 });
+ * running.server.headersTimeout = 10_000; // node:http's Server
+ */
+export interface RunningServer<S extends AnyServer = Server> {
   /**
    * The underlying server: node:http's, node:https's with `tls` and `http2: false`, node:http2's
    * secure server with `tls`, its cleartext one with `h2c`.
    */
-  readonly server: Server | HttpsServer | Http2SecureServer | Http2Server;
+  readonly server: S;
   /** The bound port. */
   readonly port: number;
   /** `http://host:port`, or `https://host:port` with `tls`. */
@@ -81,7 +90,27 @@ export interface RunningServer {
  * const key = await readFile("key.pem");
  * await serve(app, { port: 8443, tls: { cert, key } }); // h2 and HTTP/1.1 by ALPN
  */
-export async function serve(app: AppPort, options: ServeOptions = {}): Promise<RunningServer> {
+export function serve(
+  app: AppPort,
+  options?: ServeOptions & { tls?: undefined; h2c?: false },
+): Promise<RunningServer<Server>>;
+export function serve(
+  app: AppPort,
+  options: ServeOptions & { h2c: true },
+): Promise<RunningServer<Http2Server>>;
+export function serve(
+  app: AppPort,
+  options: ServeOptions & { tls: SecureContextOptions; http2: false },
+): Promise<RunningServer<HttpsServer>>;
+export function serve(
+  app: AppPort,
+  options: ServeOptions & { tls: SecureContextOptions; http2?: HTTP2Options },
+): Promise<RunningServer<Http2SecureServer>>;
+export function serve(app: AppPort, options?: ServeOptions): Promise<RunningServer<AnyServer>>;
+export async function serve(
+  app: AppPort,
+  options: ServeOptions = {},
+): Promise<RunningServer<AnyServer>> {
   const host = options.host ?? "127.0.0.1";
   const inflight = new Set<NodeRequest>();
   // Requests in flight per connection, so shutdown can close connections that have none — also
@@ -157,8 +186,6 @@ export async function serve(app: AppPort, options: ServeOptions = {}): Promise<R
     },
   };
 }
-
-type AnyServer = RunningServer["server"];
 
 /** The server for the options: node:http, node:https, or node:http2 (TLS or cleartext). */
 function createFor(
