@@ -21,6 +21,7 @@ function recordingSink(): Sink & { out: Buffer[]; full: boolean; release(): void
         if (!sink.full) return resolve();
         wake = resolve;
       }),
+    ready: () => !sink.full,
     defer: (fn: () => void) => setImmediate(fn),
     release() {
       sink.full = false;

@@ -70,6 +70,7 @@ export function codingSink(inner: Sink, stream: CodingStream, flushKind: number)
         await inner.drained();
       }
     },
+    ready: () => flushing === 0 && (!blocked || inner.ready()),
     defer: (fn) => inner.defer(fn),
     settle: idle,
     finish(): Promise<boolean> {

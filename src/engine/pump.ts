@@ -2,13 +2,13 @@ import { disposeSource, runTasks, runTeardowns } from "../core/lifecycle.ts";
 import type { AppPort } from "../core/port.ts";
 import type { SluiceRequest } from "../http/request.ts";
 import { concatBytes } from "../internal/bytes.ts";
-import { withHeartbeat } from "../internal/heartbeat.ts";
 import type { SluiceResponse } from "../responses/base.ts";
 import type { Chunk, Sink, SinkCoding, StreamBody, StreamSource } from "../responses/stream.ts";
 
 /**
- * The streaming writer shared by both engines (DESIGN.md §2). The engine supplies a sink; the pump
- * owns backpressure, batching, lifecycle and error classification, the same way everywhere.
+ * The streaming writer shared by every engine (DESIGN.md §2). The engine supplies a target (a sink,
+ * how to send the head and how to end); the writer owns backpressure, batching, the keepalive, the
+ * lifecycle and error classification, the same way everywhere.
  */
 
 /** Largest batch of items produced back to back that goes out in one write. */
@@ -55,118 +55,75 @@ export function readerIterator<T>(stream: ReadableStream<T>): AsyncIterator<T> {
       return r.done ? { done: true, value: undefined } : { done: false, value: r.value };
     },
     async return() {
+      // Also while a read() is pending (a pull that never settles): cancelling settles it as done
+      // and calls the source's cancel, without waiting for the pull (WHATWG Streams, ReadableStreamCancel).
       await reader.cancel();
       return { done: true, value: undefined };
     },
   };
 }
 
-/** Everything a pump run needs. */
-export interface PumpRun<T> {
-  readonly app: AppPort;
-  readonly body: StreamBody<T>;
-  readonly sink: Sink;
-  readonly signal: AbortSignal;
-  readonly iterator: Iterator<T> | AsyncIterator<T>;
-  readonly sync: boolean;
-  /** The first item's bytes, already pulled (and encoded) before the headers went out. */
-  readonly first?: Chunk;
-}
-
 /**
- * Pulls items, encodes them and writes them with backpressure and batching until the source ends,
- * fails or the signal aborts. Resolves with how it ended; never rejects. On "errored" the caller
- * truncates the response; the error is returned for reporting.
+ * A server's graceful shutdown, as the streams it serves see it: one per server, handed to the
+ * writer in every `StreamTarget`. `close()` ends at once, cleanly (terminating chunk, teardown run,
+ * counted as aborted), every stream whose body says it may end at shutdown (`endAtShutdown`: SSE,
+ * whose client reconnects elsewhere with `Last-Event-ID`), also one whose producer is stuck in an
+ * await, and every such stream that starts afterwards. Other streams run on: the engine gives them
+ * its shutdown timeout and then aborts their signal, which truncates them.
+ *
+ * A Set, not an AbortSignal with a listener per stream: thousands of idle streams cost one entry
+ * each, and ending one is O(1).
+ *
+ * @example
+ * const closing = new Closing();
+ * // each stream: runStream({ ..., closing });
+ * // shutdown:    closing.close(); then, after the timeout, abort what is left
  */
-export async function pump<T>(run: PumpRun<T>): Promise<{ end: StreamEnd; error?: unknown }> {
-  const { body, sink, signal, iterator, sync } = run;
-  const encode = body.encode;
-  let text = "";
-  let parts: Chunk[] | undefined;
-  let size = 0;
-  let scheduled = false;
-  let blocked = false;
+export class Closing {
+  #closed = false;
+  readonly #runs = new Set<{ close(): void }>();
 
-  const flush = (): void => {
-    scheduled = false;
-    if (size === 0) return;
-    let out: Chunk;
-    if (parts === undefined) out = text;
-    else {
-      if (text !== "") parts.push(text);
-      // A lone chunk (a file's read buffer, a producer's Uint8Array) goes out as it is: copying
-      // it into a batch of one would only cost a copy and garbage.
-      out = parts.length === 1 ? parts[0]! : concatBytes(parts);
-      parts = undefined;
-    }
-    text = "";
-    size = 0;
-    if (!sink.write(out)) blocked = true;
-  };
-  const add = (chunk: Chunk): void => {
-    if (typeof chunk === "string") {
-      text += chunk;
-      size += chunk.length;
-    } else if (chunk.byteLength > 0) {
-      parts ??= [];
-      if (text !== "") {
-        parts.push(text);
-        text = "";
-      }
-      parts.push(chunk);
-      size += chunk.byteLength;
-    }
-  };
+  /** True once `close()` was called. */
+  get closed(): boolean {
+    return this.#closed;
+  }
 
-  if (run.first !== undefined) add(run.first);
-  try {
-    for (;;) {
-      if (size >= BATCH_BYTES) {
-        flush();
-        // A producer that never waits would keep this loop going without a turn of the event
-        // loop — also through backpressure, since a socket that takes a write at once emits its
-        // "drain" from process.nextTick — and other requests, timers and shutdown would starve.
-        // One turn per full batch (64 KiB) lets them in at a negligible cost.
-        await new Promise<void>((resolve) => sink.defer(resolve));
-      }
-      if (blocked) {
-        blocked = false;
-        // Backpressure: the producer is not pulled again until the consumer drains.
-        await sink.drained();
-      }
-      if (signal.aborted) return { end: "aborted" };
-      if (size > 0 && !scheduled) {
-        // An item produced after an idle moment goes out at once; items produced back to back
-        // (within the same turn of the event loop) join it first.
-        scheduled = true;
-        sink.defer(flush);
-      }
-      const r = sync
-        ? (iterator as Iterator<T>).next()
-        : await (iterator as AsyncIterator<T>).next();
-      if (r.done) break;
-      add(encode(r.value));
-    }
-    if (signal.aborted) return { end: "aborted" };
-    flush();
-    return { end: "completed" };
-  } catch (error) {
-    if (signal.aborted) return { end: "aborted" };
-    const last = body.errorChunk?.(error);
-    if (last !== undefined) add(last);
-    flush();
-    return { end: "errored", error };
+  /** Begins the shutdown: ends every stream that may end at shutdown, now and from now on. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const run of [...this.#runs]) run.close();
+    this.#runs.clear();
+  }
+
+  /** @internal */
+  add(run: { close(): void }): void {
+    this.#runs.add(run);
+  }
+
+  /** @internal */
+  delete(run: { close(): void }): void {
+    this.#runs.delete(run);
   }
 }
 
-/** What an engine gives `runStream`: how to write the head, the sink, and how to end. */
+/**
+ * What an engine gives `runStream`: the request's signal, a sink, how to write the head and how
+ * to end. The HTTP/1.1 engine, the HTTP/2 engine and `app.fetch` each make one per stream.
+ */
 export interface StreamTarget {
   readonly app: AppPort;
   readonly request: SluiceRequest<any>;
   readonly response: SluiceResponse;
   readonly body: StreamBody<unknown>;
   readonly head: boolean;
+  /**
+   * Aborts when the client leaves (or the engine cuts the stream, at its shutdown deadline): the
+   * writer stops at once, also while the producer is stuck in an await, and truncates.
+   */
   readonly signal: AbortSignal;
+  /** The server's graceful shutdown, when the engine has one (see `Closing`). */
+  readonly closing?: Closing | undefined;
   readonly sink: Sink;
   /** Sends status and headers (no Content-Length). */
   sendHead(): void;
@@ -176,18 +133,36 @@ export interface StreamTarget {
   truncate(): void;
   /** Answers with this error response instead: nothing has been sent yet. */
   replace(error: unknown): void;
+  /**
+   * Aborts the request's signal, so that the producer's own waits end: called after a stream was
+   * ended at shutdown, since the client has not left and nothing else would abort it.
+   */
+  abort(reason: unknown): void;
 }
 
-const PING: unique symbol = Symbol("sluice.ping");
+/** Why the writer stopped waiting before the stream ended by itself. */
+type Stop = "aborted" | "closed";
+
+/** How the driving of a stream came out; "stopped" when the writer was stopped from outside. */
+type Outcome = "completed" | "errored" | "stopped";
+
+// setTimeout turns a longer delay into 1 ms (HTML "timer initialisation steps" and Node alike),
+// which would send a ping every millisecond; pinging a little early instead is harmless.
+const MAX_DELAY = 2_147_483_647;
 
 /**
  * Runs one stream from start to teardown, the same way in every engine: HEAD never touches the
- * producer; an error before the first item becomes an error response; after it, truncation; the
- * iterator's `return()` and the response's teardown hooks run exactly once on every path; the app's
- * stream counters record how it ended; background tasks run after a body that went out whole.
+ * producer; an error before the first item becomes an error response; after it, truncation; a
+ * client that leaves ends the stream at once, even while the producer is stuck in an await; the
+ * iterator's `return()` is requested and the response's teardown hooks run exactly once on every
+ * path; the app's stream counters record how it ended; background tasks run after a body that went
+ * out whole.
+ *
+ * @example
+ * void runStream({ app, request, response, body, head, signal, closing, sink, sendHead, finish, truncate, replace, abort });
  */
 export async function runStream(t: StreamTarget): Promise<void> {
-  const { app, body, signal } = t;
+  const { body, signal } = t;
   if (t.head) {
     // HEAD: the headers GET would send, and the producer is neither called nor iterated.
     t.sendHead();
@@ -205,125 +180,365 @@ export async function runStream(t: StreamTarget): Promise<void> {
     await runTeardowns(t);
     return;
   }
-  const stats = app.stats.streams;
-  stats.started++;
-  stats.active++;
-  let end: StreamEnd = "errored";
-  let iterator: Iterator<unknown> | AsyncIterator<unknown> | undefined;
-  let coding: SinkCoding | undefined;
-  try {
-    coding = body.coding?.(t.sink);
-    const sink = coding ?? t.sink;
-    const opened = openSource(body.source);
-    iterator = opened.iterator;
-    let sync = opened.sync;
-    let encode = body.encode;
-    if (
-      body.heartbeat &&
-      body.heartbeat.intervalMs > 0 &&
-      Number.isFinite(body.heartbeat.intervalMs)
-    ) {
-      const frame = body.heartbeat.frame;
-      iterator = withHeartbeat(asIterable(iterator), body.heartbeat.intervalMs, PING, {
-        onCleanupError: (error) => report(t, error, "teardown"),
-      })[Symbol.asyncIterator]();
-      sync = false;
-      const inner = encode;
-      encode = (item) => (item === PING ? frame : inner(item));
+  if (body.endAtShutdown && t.closing?.closed) {
+    // Shutting down already: a stream that would be ended at once is not started; its client
+    // (an EventSource) sees a clean, empty answer and reconnects elsewhere.
+    t.sendHead();
+    t.finish();
+    await disposeSource(body.source).catch((e) => report(t, e, "teardown"));
+    await runTeardowns(t);
+    t.abort(new Error("server shutting down"));
+    return;
+  }
+  await new StreamRun(t).run();
+}
+
+/**
+ * One stream being written. A class rather than closures: an idle stream (an SSE client waiting
+ * for the next event) holds this one object, its pending `next()`, at most one timer, one abort
+ * listener (this object itself) and one entry in the server's `Closing`.
+ */
+class StreamRun {
+  readonly t: StreamTarget;
+  readonly encode: (item: unknown) => Chunk;
+  sink: Sink;
+  coding: SinkCoding | undefined = undefined;
+  iterator: Iterator<unknown> | AsyncIterator<unknown> | undefined = undefined;
+  sync = false;
+
+  // The batch: text and bytes produced back to back, written together.
+  text = "";
+  parts: Chunk[] | undefined = undefined;
+  size = 0;
+  scheduled = false;
+  blocked = false;
+  readonly flushBound: () => void;
+
+  headSent = false;
+  /** A `next()` of the source is pending: its producer may be stuck in an await. */
+  inFlight = false;
+  /** Set from outside (client gone, shutdown): the writer stops waiting for anything. */
+  stop: Stop | undefined = undefined;
+  /** The end is being written (completion, error): a stop can no longer change it. */
+  ending = false;
+  /** Everything is over: no write may happen any more. */
+  done = false;
+  wake: ((outcome: Outcome) => void) | undefined = undefined;
+
+  // The keepalive: one timer per stream, re-armed only when nothing was written for the interval.
+  readonly interval: number;
+  readonly ping: Chunk | undefined;
+  timer: ReturnType<typeof setTimeout> | undefined = undefined;
+  lastWrite = 0;
+
+  constructor(t: StreamTarget) {
+    this.t = t;
+    this.sink = t.sink;
+    this.encode = t.body.encode;
+    this.flushBound = () => this.flush();
+    const keepalive = t.body.heartbeat;
+    const ms = keepalive?.intervalMs ?? 0;
+    this.interval = ms > 0 && Number.isFinite(ms) ? Math.min(ms, MAX_DELAY) : 0;
+    this.ping = keepalive?.frame;
+  }
+
+  async run(): Promise<void> {
+    const t = this.t;
+    const stats = t.app.stats.streams;
+    stats.started++;
+    stats.active++;
+    let end: StreamEnd = "errored";
+    t.signal.addEventListener("abort", this);
+    if (t.body.endAtShutdown) t.closing?.add(this);
+    try {
+      const outcome = await new Promise<Outcome>((resolve) => {
+        this.wake = resolve;
+        this.drive().then(resolve, (error: unknown) => resolve(this.crashed(error)));
+      });
+      this.wake = undefined;
+      if (outcome === "stopped") end = await this.halt();
+      else end = outcome === "completed" ? "completed" : "errored";
+    } finally {
+      this.done = true;
+      this.clearTimer();
+      t.signal.removeEventListener("abort", this);
+      t.closing?.delete(this);
+      this.coding?.destroy();
+      await this.closeSource();
+      await runTeardowns(t);
+      stats[end]++;
+      stats.active--;
+      t.app.stats.teardowns++;
+      // Background tasks run once the body has gone out in full, and only then.
+      if (end === "completed") await runTasks(t);
     }
-    const run = { ...body, encode };
-    let first: Chunk | undefined = body.prelude;
-    if (body.headersFirst) {
-      t.sendHead();
-    } else {
+  }
+
+  /** A failure of the writer itself (an engine's write or head that threw): reported, truncated. */
+  crashed(error: unknown): Outcome {
+    report(this.t, error, "stream");
+    if (this.stop === undefined) this.t.truncate();
+    return "errored";
+  }
+
+  /** The request's signal aborted: the client left. */
+  handleEvent(): void {
+    this.halted("aborted");
+  }
+
+  /** The server began to shut down, and this stream may end then. */
+  close(): void {
+    this.halted("closed");
+  }
+
+  halted(why: Stop): void {
+    if (this.stop !== undefined || this.ending || this.done) return;
+    this.stop = why;
+    this.wake?.("stopped");
+  }
+
+  /** Ends a stream that was stopped from outside; it counts as aborted either way. */
+  async halt(): Promise<StreamEnd> {
+    const t = this.t;
+    if (this.stop === "aborted" || t.signal.aborted) {
+      t.truncate();
+      return "aborted";
+    }
+    // Shutdown: what was produced goes out, then the terminating chunk, so the client sees a clean
+    // end and reconnects elsewhere (an EventSource, with Last-Event-ID).
+    if (!this.headSent) this.sendHead();
+    this.flush();
+    await this.complete();
+    t.abort(new Error("server shutting down"));
+    return "aborted";
+  }
+
+  /** Requests the source's `return()`: awaited unless a `next()` is stuck, then only requested. */
+  async closeSource(): Promise<void> {
+    const iterator = this.iterator;
+    if (iterator?.return === undefined) return;
+    if (this.inFlight) {
+      // An async generator runs a return() only once its pending await settles, which may be
+      // never: request it, hear about its failure later, and do not wait for it.
+      try {
+        Promise.resolve(iterator.return()).catch((e: unknown) => report(this.t, e, "teardown"));
+      } catch (error) {
+        report(this.t, error, "teardown");
+      }
+      return;
+    }
+    try {
+      await iterator.return();
+    } catch (error) {
+      report(this.t, error, "teardown");
+    }
+  }
+
+  /**
+   * Opens the source, pulls the first item (unless the head goes first), sends the head and pumps.
+   * Every await is followed by a check of `stop`: once stopped, nothing more is written here.
+   */
+  async drive(): Promise<Outcome> {
+    const t = this.t;
+    const body = t.body;
+    try {
+      this.coding = body.coding?.(t.sink);
+      if (this.coding) this.sink = this.coding;
+      const opened = openSource(body.source);
+      this.iterator = opened.iterator;
+      this.sync = opened.sync;
+    } catch (error) {
+      // Opening the source failed: nothing was sent.
+      if (this.stop !== undefined) return "stopped";
+      this.ending = true;
+      t.replace(error);
+      return "errored";
+    }
+    if (body.prelude !== undefined) this.add(body.prelude);
+    if (body.headersFirst) this.sendHead();
+    else {
       // The first item is pulled before the headers go out, so an early error is still a proper
       // error response.
       let r: IteratorResult<unknown>;
       try {
-        r = sync
-          ? (iterator as Iterator<unknown>).next()
-          : await (iterator as AsyncIterator<unknown>).next();
-        if (!r.done) first = join(first, encode(r.value));
-      } catch (error) {
-        if (signal.aborted) {
-          end = "aborted";
-          // Nothing was sent: end the exchange now (a shutdown must not wait for its deadline).
-          t.truncate();
-          return;
+        if (this.sync) r = (this.iterator as Iterator<unknown>).next();
+        else {
+          this.inFlight = true;
+          r = await (this.iterator as AsyncIterator<unknown>).next();
+          this.inFlight = false;
         }
-        end = "errored";
-        t.replace(error);
-        return;
-      }
-      if (signal.aborted) {
-        end = "aborted";
-        t.truncate();
-        return;
-      }
-      t.sendHead();
-      if (r.done) {
-        if (first !== undefined) sink.write(first);
-        end = await complete(t, coding);
-        return;
-      }
-    }
-    const result = await pump({ app, body: run, sink, signal, iterator, sync, first });
-    end = result.end;
-    if (end === "completed") end = await complete(t, coding);
-    else {
-      if (end === "errored") {
-        report(t, result.error, "stream");
-        // What was written (an error item included) leaves the coding before the cut.
-        await coding?.settle();
-      }
-      t.truncate();
-    }
-  } catch (error) {
-    // Opening the source failed: nothing was sent.
-    end = signal.aborted ? "aborted" : "errored";
-    if (end === "errored") t.replace(error);
-    else t.truncate();
-  } finally {
-    coding?.destroy();
-    if (iterator) {
-      try {
-        await iterator.return?.();
+        if (this.stop !== undefined) return "stopped";
+        if (!r.done) this.add(this.encode(r.value));
       } catch (error) {
-        report(t, error, "teardown");
+        this.inFlight = false;
+        if (this.stop !== undefined) return "stopped";
+        this.ending = true;
+        t.replace(error);
+        return "errored";
       }
+      this.sendHead();
+      if (r.done) return this.end();
     }
-    await runTeardowns(t);
-    stats[end]++;
-    stats.active--;
-    app.stats.teardowns++;
-    // Background tasks run once the body has gone out in full, and only then.
-    if (end === "completed") await runTasks(t);
+    return this.pump();
+  }
+
+  sendHead(): void {
+    this.headSent = true;
+    this.t.sendHead();
+    if (this.interval > 0) {
+      this.lastWrite = performance.now();
+      this.timer = setTimeout(onIdle, this.interval, this);
+    }
+  }
+
+  /**
+   * Pulls items, encodes them and writes them with backpressure and batching until the source
+   * ends or fails, or the writer is stopped.
+   */
+  async pump(): Promise<Outcome> {
+    const sink = this.sink;
+    const encode = this.encode;
+    const sync = this.sync;
+    const iterator = this.iterator!;
+    try {
+      for (;;) {
+        if (this.size >= BATCH_BYTES) {
+          this.flush();
+          // A producer that never waits would keep this loop going without a turn of the event
+          // loop — also through backpressure, since a socket that takes a write at once emits its
+          // "drain" from process.nextTick — and other requests, timers and shutdown would starve.
+          // One turn per full batch (64 KiB) lets them in at a negligible cost.
+          await new Promise<void>((resolve) => sink.defer(resolve));
+          if (this.stop !== undefined) return "stopped";
+        }
+        if (this.blocked) {
+          this.blocked = false;
+          // Backpressure: the producer is not pulled again until the consumer drains.
+          await sink.drained();
+          if (this.stop !== undefined) return "stopped";
+        }
+        if (this.size > 0 && !this.scheduled) {
+          // An item produced after an idle moment goes out at once; items produced back to back
+          // (within the same turn of the event loop) join it first.
+          this.scheduled = true;
+          sink.defer(this.flushBound);
+        }
+        let r: IteratorResult<unknown>;
+        if (sync) r = (iterator as Iterator<unknown>).next();
+        else {
+          this.inFlight = true;
+          r = await (iterator as AsyncIterator<unknown>).next();
+          this.inFlight = false;
+        }
+        if (this.stop !== undefined) return "stopped";
+        if (r.done) break;
+        this.add(encode(r.value));
+      }
+    } catch (error) {
+      this.inFlight = false;
+      if (this.stop !== undefined) return "stopped";
+      this.ending = true;
+      const last = this.t.body.errorChunk?.(error);
+      if (last !== undefined) this.add(last);
+      this.flush();
+      report(this.t, error, "stream");
+      // What was written (an error item included) leaves the coding before the cut.
+      await this.coding?.settle();
+      this.t.truncate();
+      return "errored";
+    }
+    return this.end();
+  }
+
+  /** The source is done: the last batch, then a clean end. */
+  async end(): Promise<Outcome> {
+    this.ending = true;
+    this.flush();
+    return (await this.complete()) ? "completed" : "errored";
+  }
+
+  /** Ends the body cleanly, after its coding's last bytes; a coding that failed truncates it. */
+  async complete(): Promise<boolean> {
+    const t = this.t;
+    if (this.coding !== undefined && !(await this.coding.finish())) {
+      report(t, new Error("the content coding of the stream failed"), "stream");
+      t.truncate();
+      return false;
+    }
+    t.finish();
+    return true;
+  }
+
+  add(chunk: Chunk): void {
+    if (typeof chunk === "string") {
+      this.text += chunk;
+      this.size += chunk.length;
+    } else if (chunk.byteLength > 0) {
+      this.parts ??= [];
+      if (this.text !== "") {
+        this.parts.push(this.text);
+        this.text = "";
+      }
+      this.parts.push(chunk);
+      this.size += chunk.byteLength;
+    }
+  }
+
+  flush(): void {
+    this.scheduled = false;
+    if (this.size === 0 || this.done) return;
+    let out: Chunk;
+    const parts = this.parts;
+    if (parts === undefined) out = this.text;
+    else {
+      if (this.text !== "") parts.push(this.text);
+      // A lone chunk (a file's read buffer, a producer's Uint8Array, an event encoded once for
+      // many subscribers) goes out as it is: copying it into a batch of one would only cost a
+      // copy and garbage.
+      out = parts.length === 1 ? parts[0]! : concatBytes(parts);
+      this.parts = undefined;
+    }
+    this.text = "";
+    this.size = 0;
+    if (this.interval > 0) this.lastWrite = performance.now();
+    if (!this.sink.write(out)) this.blocked = true;
+  }
+
+  /** The keepalive timer fired: a ping if nothing was written for the interval, then re-arm. */
+  idle(): void {
+    this.timer = undefined;
+    if (this.done || this.stop !== undefined || this.ending) return;
+    const quiet = performance.now() - this.lastWrite;
+    if (quiet + 1 < this.interval) {
+      // Something was written since the timer was armed: wait out the rest of this idle period.
+      this.timer = setTimeout(onIdle, this.interval - quiet, this);
+      return;
+    }
+    // A write answered "full" while the producer went idle: the consumer may have drained since.
+    if (this.blocked && this.sink.ready()) this.blocked = false;
+    // Held up by backpressure, or a batch about to go out: the connection is not idle.
+    if (!this.blocked && this.size === 0) {
+      this.lastWrite = performance.now();
+      if (!this.sink.write(this.ping!)) this.blocked = true;
+    }
+    this.timer = setTimeout(onIdle, this.interval, this);
+  }
+
+  clearTimer(): void {
+    if (this.timer !== undefined) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+    }
   }
 }
 
-/** Ends a stream cleanly, after its coding's last bytes; a coding that failed truncates it. */
-async function complete(t: StreamTarget, coding: SinkCoding | undefined): Promise<StreamEnd> {
-  if (coding !== undefined && !(await coding.finish())) {
-    report(t, new Error("the content coding of the stream failed"), "stream");
-    t.truncate();
-    return "errored";
-  }
-  t.finish();
-  return "completed";
+/** The keepalive timer's callback: a plain function given its stream, no closure per stream. */
+function onIdle(run: StreamRun): void {
+  run.idle();
 }
 
 function report(t: StreamTarget, error: unknown, phase: "stream" | "teardown"): void {
   t.app.report(error, { request: t.request, phase });
-}
-
-function join(a: Chunk | undefined, b: Chunk): Chunk {
-  if (a === undefined) return b;
-  if (typeof a === "string" && typeof b === "string") return a + b;
-  return concatBytes([a, b]);
-}
-
-function asIterable<T>(iterator: Iterator<T> | AsyncIterator<T>): AsyncIterable<T> {
-  return { [Symbol.asyncIterator]: () => iterator as AsyncIterator<T> };
 }
 
 /**

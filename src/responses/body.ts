@@ -30,8 +30,17 @@ export interface StreamBody<T = unknown> {
   encode(item: T): Chunk;
   /** Send the headers before the first item (SSE), instead of after it. */
   readonly headersFirst: boolean;
-  /** Keepalive: send `frame` after `intervalMs` with no item. */
+  /**
+   * Keepalive: the writer sends `frame` whenever nothing was written for `intervalMs` (one idle
+   * timer per stream, re-armed only when nothing was written).
+   */
   readonly heartbeat?: { readonly intervalMs: number; readonly frame: Chunk };
+  /**
+   * End cleanly (terminating chunk) as soon as the server begins a graceful shutdown, instead of
+   * running on until its shutdown timeout and then being truncated: for streams whose clients
+   * resume elsewhere (SSE, with `Last-Event-ID`). It still counts as aborted.
+   */
+  readonly endAtShutdown?: boolean;
   /** The exact body length when it is known in advance (a file): sent as Content-Length. */
   readonly length?: number;
   /** Bytes sent before the first item, also when there is none (a CSV header row). */
@@ -48,6 +57,11 @@ export interface Sink {
   write(chunk: Chunk): boolean;
   /** Resolves when the consumer can take more, or when the signal aborts. */
   drained(): Promise<void>;
+  /**
+   * True when the consumer can take more now. The keepalive asks it after a write answered false
+   * while the producer was idle: a consumer that has drained since is idle, and gets its ping.
+   */
+  ready(): boolean;
   /** Runs `fn` once pending I/O callbacks have run (setImmediate on Node). */
   defer(fn: () => void): void;
 }

@@ -133,6 +133,12 @@ export class SSEResponse<T = unknown> extends StreamingResponse<T | ServerSentEv
     return true;
   }
 
+  // An EventSource reconnects (with Last-Event-ID) when the stream ends cleanly: at shutdown it
+  // resumes on another instance, where a truncated stream would only be an error to it.
+  protected override get endAtShutdown(): boolean {
+    return true;
+  }
+
   protected override get heartbeat(): StreamBody["heartbeat"] {
     return this.keepalive > 0 ? { intervalMs: this.keepalive, frame: PING } : undefined;
   }

@@ -81,6 +81,11 @@ export class StreamingResponse<T = Chunk> extends SluiceResponse {
     return undefined;
   }
 
+  /** Whether the stream ends cleanly at once when the server shuts down (SSE does this). */
+  protected get endAtShutdown(): boolean {
+    return false;
+  }
+
   body(): StreamBody<T> {
     const onError = this.#onError;
     const encode = this.encoder();
@@ -91,6 +96,7 @@ export class StreamingResponse<T = Chunk> extends SluiceResponse {
       prelude: this.prelude(),
       headersFirst: this.headersFirst,
       heartbeat: this.heartbeat,
+      endAtShutdown: this.endAtShutdown,
       errorChunk: onError
         ? (error) => {
             const item = onError(error);

@@ -151,6 +151,7 @@ function streamToWeb(
           if (signal.aborted || closed || (controller.desiredSize ?? 0) > 0) return r();
           wake = r;
         }),
+      ready: () => closed || (controller.desiredSize ?? 0) > 0,
       // setTimeout(0) is the portable "after pending I/O" on runtimes without setImmediate.
       defer:
         typeof setImmediate === "function" ? (fn) => setImmediate(fn) : (fn) => setTimeout(fn, 0),
@@ -193,6 +194,9 @@ function streamToWeb(
         closed = true;
         const problem = app.errorResponse(error, req);
         resolve(toWeb(app, req, problem, info));
+      },
+      abort(reason) {
+        req.abort(reason);
       },
     });
     info?.waitUntil?.(done);

@@ -12,8 +12,6 @@ export class NodeRequest extends SluiceRequest<any> {
   readonly raw: IncomingMessage;
   readonly method: string;
   readonly url: string;
-  /** True once a stream body is being written (graceful shutdown ends these). */
-  streaming = false;
   #controller: AbortController | undefined;
   #aborted: unknown;
 

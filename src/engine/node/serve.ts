@@ -7,6 +7,7 @@ import { finishResponse } from "../../core/lifecycle.ts";
 import type { AppPort } from "../../core/port.ts";
 import { isContentless } from "../../http/status.ts";
 import { type Body, encodedBody, type SluiceResponse } from "../../responses/base.ts";
+import { Closing } from "../pump.ts";
 import { NodeRequest } from "./request.ts";
 import { writeStreamBody, writeWebBody } from "./write.ts";
 
@@ -16,7 +17,10 @@ export interface ServeOptions {
   port?: number;
   /** Address to bind (default 127.0.0.1). */
   host?: string;
-  /** How long `close()` lets in-flight requests finish before it cuts them, in ms (default 5000). */
+  /**
+   * How long `close()` lets in-flight requests and finite streams finish before it cuts them, in
+   * ms (default 5000). Event streams do not wait for it: they are ended cleanly at once.
+   */
   shutdownTimeout?: number;
   /** Idle keep-alive timeout for connections, in ms (Node's default: 5000). */
   keepAliveTimeout?: number;
@@ -31,9 +35,11 @@ export interface RunningServer {
   /** `http://host:port`. */
   readonly url: string;
   /**
-   * Graceful shutdown: stops accepting connections, closes idle ones, ends open streams (their
-   * teardown runs; their clients see truncation), lets other in-flight requests finish within
-   * `shutdownTimeout`, then cuts what is left.
+   * Graceful shutdown: stops accepting connections and closes idle ones; ends open event streams
+   * cleanly at once (terminating chunk: an EventSource reconnects elsewhere with Last-Event-ID;
+   * teardown runs; counted as aborted); lets other in-flight requests and streams finish within
+   * `shutdownTimeout`, then aborts their signal and cuts them (a stream cut there is truncated,
+   * never ended cleanly). Resolves once every connection is closed.
    */
   close(): Promise<void>;
 }
@@ -54,6 +60,8 @@ export async function serve(app: AppPort, options: ServeOptions = {}): Promise<R
   // those that never sent a request, which closeIdleConnections() leaves open.
   const busy = new Map<Socket, number>();
   let closing: Promise<void> | undefined;
+  // Streams see the shutdown through this (shared with every stream of this server).
+  const streams = new Closing();
 
   const server = createServer((raw, res) => {
     const req = new NodeRequest(raw);
@@ -71,8 +79,8 @@ export async function serve(app: AppPort, options: ServeOptions = {}): Promise<R
     });
     if (closing) res.setHeader("connection", "close");
     app.handle(req).then(
-      (response) => respond(app, req, res, response),
-      (err) => fail(app, req, res, err),
+      (response) => respond(app, req, res, response, streams),
+      (err) => fail(app, req, res, err, streams),
     );
   });
   server.on("connection", (socket: Socket) => {
@@ -104,7 +112,7 @@ export async function serve(app: AppPort, options: ServeOptions = {}): Promise<R
     port,
     url: `http://${shown}:${port}`,
     close() {
-      closing ??= shutdown(server, inflight, busy, options.shutdownTimeout ?? 5000);
+      closing ??= shutdown(server, inflight, busy, streams, options.shutdownTimeout ?? 5000);
       return closing;
     },
   };
@@ -114,6 +122,7 @@ async function shutdown(
   server: Server,
   inflight: Set<NodeRequest>,
   busy: Map<Socket, number>,
+  streams: Closing,
   timeout: number,
 ): Promise<void> {
   const closed = new Promise<void>((resolve) => server.close(() => resolve()));
@@ -122,9 +131,18 @@ async function shutdown(
     for (const [socket, n] of busy) if (n === 0) socket.destroySoon();
   };
   closeIdle();
-  // Streams may never end on their own (SSE, /infinite): end them now so their teardown runs.
-  for (const req of inflight) if (req.streaming) req.abort(new Error("server shutting down"));
-  const deadline = setTimeout(() => server.closeAllConnections(), timeout);
+  // Event streams never end on their own: they end now, cleanly. Everything else gets the timeout.
+  streams.close();
+  const deadline = setTimeout(() => {
+    // Past the deadline: what is left is cut. Aborting the signals stops the streams (truncated,
+    // their teardown run) and tells handlers still at work; then every connection still open is
+    // reset, which no client can read as a complete response, close-delimited ones included.
+    const reason = new Error("server shutting down: the shutdown timeout has passed");
+    for (const req of inflight) req.abort(reason);
+    setImmediate(() => {
+      for (const socket of busy.keys()) socket.resetAndDestroy();
+    });
+  }, timeout);
   deadline.unref();
   const idle = setInterval(closeIdle, 50);
   try {
@@ -135,8 +153,14 @@ async function shutdown(
   }
 }
 
-function fail(app: AppPort, req: NodeRequest, res: ServerResponse, err: unknown): void {
-  respond(app, req, res, app.errorResponse(err, req));
+function fail(
+  app: AppPort,
+  req: NodeRequest,
+  res: ServerResponse,
+  err: unknown,
+  streams: Closing,
+): void {
+  respond(app, req, res, app.errorResponse(err, req), streams);
 }
 
 /** Writes a response value to a node:http response. */
@@ -145,6 +169,7 @@ function respond(
   req: NodeRequest,
   res: ServerResponse,
   response: SluiceResponse,
+  streams: Closing,
 ): void {
   if (res.headersSent || res.destroyed) {
     void finishResponse({ app, request: req, response }, false);
@@ -155,7 +180,7 @@ function respond(
     body = encodedBody(response);
   } catch (err) {
     void finishResponse({ app, request: req, response }, false);
-    respond(app, req, res, app.errorResponse(err, req));
+    respond(app, req, res, app.errorResponse(err, req), streams);
     return;
   }
   const head = req.method === "HEAD";
@@ -181,10 +206,10 @@ function respond(
       writeEmpty(res, status, response.headers);
       break;
     case "web":
-      writeWebBody(app, req, res, response, body.response, head);
+      writeWebBody(app, req, res, response, body.response, head, streams);
       return;
     case "stream":
-      writeStreamBody(app, req, res, response, body, head);
+      writeStreamBody(app, req, res, response, body, head, streams);
       return;
     default:
       throw new TypeError(`unknown body kind ${(body as { kind: string }).kind}`);

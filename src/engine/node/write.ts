@@ -6,7 +6,7 @@ import { finishResponse } from "../../core/lifecycle.ts";
 import type { AppPort } from "../../core/port.ts";
 import type { SluiceResponse } from "../../responses/base.ts";
 import type { Chunk, Sink, StreamBody } from "../../responses/stream.ts";
-import { runStream, webStreamBody } from "../pump.ts";
+import { type Closing, runStream, webStreamBody } from "../pump.ts";
 import type { NodeRequest } from "./request.ts";
 
 /**
@@ -20,6 +20,7 @@ export function writeStreamBody(
   response: SluiceResponse,
   body: StreamBody<unknown>,
   head: boolean,
+  closing: Closing,
 ): void {
   const signal = req.signal;
   const headers = response.headers;
@@ -39,7 +40,6 @@ export function writeStreamBody(
     // Connection is a hop-by-hop HTTP/1.1 field; HTTP/2 forbids it (RFC 9113 §8.2.2).
     headers.connection ??= "keep-alive";
   }
-  req.streaming = true;
   const sink: Sink = {
     write: (chunk: Chunk) => res.write(chunk),
     drained: () =>
@@ -55,6 +55,7 @@ export function writeStreamBody(
         res.on("drain", done);
         signal.addEventListener("abort", done);
       }),
+    ready: () => !res.writableNeedDrain,
     defer: (fn) => setImmediate(fn),
   };
   void runStream({
@@ -64,6 +65,7 @@ export function writeStreamBody(
     body,
     head,
     signal,
+    closing,
     sink,
     sendHead() {
       res.writeHead(response.status, headers);
@@ -101,6 +103,9 @@ export function writeStreamBody(
       res.writeHead(problem.status, problem.headers);
       res.end(head ? undefined : text.data);
     },
+    abort(reason) {
+      req.abort(reason);
+    },
   });
 }
 
@@ -116,6 +121,7 @@ export function writeWebBody(
   response: SluiceResponse,
   web: globalThis.Response,
   head: boolean,
+  closing: Closing,
 ): void {
   if (web.body === null) {
     res.writeHead(response.status, response.headers);
@@ -125,5 +131,5 @@ export function writeWebBody(
     });
     return;
   }
-  writeStreamBody(app, req, res, response, webStreamBody(web.body), head);
+  writeStreamBody(app, req, res, response, webStreamBody(web.body), head, closing);
 }
