@@ -107,11 +107,8 @@ export class Closing {
   }
 }
 
-/**
- * What an engine gives `runStream`: the request's signal, a sink, how to write the head and how
- * to end. The HTTP/1.1 engine, the HTTP/2 engine and `app.fetch` each make one per stream.
- */
-export interface StreamTarget {
+/** The engine-independent half of a `StreamTarget`: which stream of which exchange. */
+export interface StreamExchange {
   readonly app: AppPort;
   readonly request: SluiceRequest<any>;
   readonly response: SluiceResponse;
@@ -124,6 +121,37 @@ export interface StreamTarget {
   readonly signal: AbortSignal;
   /** The server's graceful shutdown, when the engine has one (see `Closing`). */
   readonly closing?: Closing | undefined;
+}
+
+/**
+ * Makes the engine-independent half of a stream's target, and sets the response's framing headers
+ * for a stream: never both Transfer-Encoding and Content-Length (RFC 9112 §6.1), Content-Length only
+ * when the body's length is known in advance (a file). Every engine starts a stream with it.
+ *
+ * @example
+ * void runStream({ ...streamExchange(app, req, response, body, head, closing), sink, sendHead, ... });
+ */
+export function streamExchange(
+  app: AppPort,
+  request: SluiceRequest<any>,
+  response: SluiceResponse,
+  body: StreamBody<unknown>,
+  head: boolean,
+  closing?: Closing,
+): StreamExchange {
+  const headers = response.headers;
+  delete headers["content-length"];
+  delete headers["transfer-encoding"];
+  if (body.length !== undefined) headers["content-length"] = String(body.length);
+  return { app, request, response, body, head, signal: request.signal, closing };
+}
+
+/**
+ * What an engine gives `runStream`: the exchange (see `streamExchange`), a sink, how to write the
+ * head and how to end. The HTTP/1.1 engine, the HTTP/2 engine and `app.fetch` each make one per
+ * stream.
+ */
+export interface StreamTarget extends StreamExchange {
   readonly sink: Sink;
   /** Sends status and headers (no Content-Length). */
   sendHead(): void;

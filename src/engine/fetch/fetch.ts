@@ -3,7 +3,7 @@ import type { AppPort } from "../../core/port.ts";
 import { isContentless } from "../../http/status.ts";
 import { encodedBody, type SluiceResponse } from "../../responses/base.ts";
 import type { Chunk, Sink, StreamBody } from "../../responses/stream.ts";
-import { BATCH_BYTES, runStream, webStreamBody } from "../pump.ts";
+import { BATCH_BYTES, runStream, streamExchange, webStreamBody } from "../pump.ts";
 import { type FetchInfo, FetchRequest } from "./request.ts";
 
 const encoder = new TextEncoder();
@@ -104,9 +104,7 @@ function streamToWeb(
   head: boolean,
   info?: FetchInfo,
 ): Promise<Response> {
-  delete response.headers["content-length"];
-  delete response.headers["transfer-encoding"];
-  if (body.length !== undefined) response.headers["content-length"] = String(body.length);
+  const exchange = streamExchange(app, req, response, body, head);
   return new Promise<Response>((resolve) => {
     let controller!: ReadableStreamDefaultController<Uint8Array>;
     let wake: (() => void) | undefined;
@@ -157,12 +155,7 @@ function streamToWeb(
         typeof setImmediate === "function" ? (fn) => setImmediate(fn) : (fn) => setTimeout(fn, 0),
     };
     const done = runStream({
-      app,
-      request: req,
-      response,
-      body,
-      head,
-      signal,
+      ...exchange,
       sink,
       sendHead() {
         started = true;

@@ -6,7 +6,7 @@ import { finishResponse } from "../../core/lifecycle.ts";
 import type { AppPort } from "../../core/port.ts";
 import type { SluiceResponse } from "../../responses/base.ts";
 import type { Chunk, Sink, StreamBody } from "../../responses/stream.ts";
-import { type Closing, runStream, webStreamBody } from "../pump.ts";
+import { type Closing, runStream, streamExchange, webStreamBody } from "../pump.ts";
 import type { NodeRequest } from "./request.ts";
 
 /**
@@ -22,13 +22,10 @@ export function writeStreamBody(
   head: boolean,
   closing: Closing,
 ): void {
-  const signal = req.signal;
+  // Without a known length: chunked on HTTP/1.1, close-delimited on HTTP/1.0 (Node picks).
+  const exchange = streamExchange(app, req, response, body, head, closing);
+  const signal = exchange.signal;
   const headers = response.headers;
-  // A stream's length is unknown: chunked on HTTP/1.1, close-delimited on HTTP/1.0 (Node picks),
-  // never both Transfer-Encoding and Content-Length (RFC 9112 §6.1).
-  delete headers["content-length"];
-  delete headers["transfer-encoding"];
-  if (body.length !== undefined) headers["content-length"] = String(body.length);
   if (
     headers["content-type"] === "text/event-stream; charset=utf-8" &&
     req.httpVersion === "1.1" &&
@@ -59,13 +56,7 @@ export function writeStreamBody(
     defer: (fn) => setImmediate(fn),
   };
   void runStream({
-    app,
-    request: req,
-    response,
-    body,
-    head,
-    signal,
-    closing,
+    ...exchange,
     sink,
     sendHead() {
       res.writeHead(response.status, headers);
