@@ -8,10 +8,11 @@ import { request as httpRequest } from "node:http";
 import { describe, it } from "node:test";
 import { setTimeout as sleep, setImmediate as tick } from "node:timers/promises";
 import { gunzipSync } from "node:zlib";
+import { createContractApp } from "../examples/contract/app.ts";
 import { compress } from "../src/compress/index.ts";
-import { App, NDJSONResponse, SSEResponse, sse } from "../src/index.ts";
+import { App, NDJSONResponse, SSEResponse, StreamingResponse, sse } from "../src/index.ts";
 import { serve } from "../src/node/index.ts";
-import { events, ndjson, testClient } from "../src/testing/index.ts";
+import { events, lines, ndjson, testClient } from "../src/testing/index.ts";
 import { MODES, nodeGet } from "./helpers/app.ts";
 import { openFds } from "./helpers/fds.ts";
 import { dechunk, RawConnection } from "./helpers/raw-http.ts";
@@ -327,6 +328,175 @@ describe("9. graceful shutdown", () => {
       conn.destroy();
     }
   });
+});
+
+describe("11. a client that leaves a stalled producer", () => {
+  const contract = { staticDir: "examples/contract/public", bigFile: "package.json" };
+
+  for (const mode of MODES) {
+    it(`ends the contract's /stall at once as aborted, with its teardown (${mode})`, {
+      timeout: 10_000,
+    }, async () => {
+      const app = createContractApp(contract);
+      const client = testClient(app, mode);
+      try {
+        const stats = async () =>
+          (await (await client.fetch("/__stats")).json()) as {
+            streams: { started: number; aborted: number; active: number };
+            teardowns: number;
+          };
+        const before = await stats();
+        const res = await client.fetch("/stall");
+        assert.equal(res.headers.get("content-type"), "application/x-ndjson");
+        const rows = ndjson(res);
+        assert.deepEqual((await rows.next()).value, { i: 0 });
+        assert.equal((await stats()).streams.active, before.streams.active + 1);
+        const left = Date.now();
+        await rows.return(undefined);
+        await until(
+          () => app.stats.streams.active === before.streams.active,
+          1000,
+          "the stalled stream to end within 1 s",
+        );
+        assert.ok(Date.now() - left < 1000);
+        const after = await stats();
+        assert.equal(after.streams.aborted, before.streams.aborted + 1);
+        assert.equal(after.streams.started, before.streams.started + 1);
+        assert.equal(after.teardowns, before.teardowns + 1);
+      } finally {
+        await client.close();
+      }
+    });
+
+    it(`requests the generator's return() at once and runs teardown, though its finally waits for the await (${mode})`, {
+      timeout: 10_000,
+    }, async () => {
+      const app = new App().onError(() => {});
+      const stuck = gate();
+      const seen = { teardowns: 0, finallies: 0 };
+      app.get("/stall", () =>
+        new NDJSONResponse(
+          (async function* () {
+            try {
+              yield { i: 0 };
+              await stuck.promise;
+              yield { i: 1 };
+            } finally {
+              seen.finallies++;
+            }
+          })(),
+        ).teardown(() => {
+          seen.teardowns++;
+        }),
+      );
+      const client = testClient(app, mode);
+      try {
+        const rows = ndjson(await client.fetch("/stall"));
+        await rows.next();
+        await rows.return(undefined);
+        await until(
+          () => seen.teardowns === 1 && app.stats.streams.active === 0,
+          1000,
+          "the teardown",
+        );
+        assert.deepEqual(app.stats.streams, {
+          started: 1,
+          completed: 0,
+          aborted: 1,
+          errored: 0,
+          active: 0,
+        });
+        assert.equal(seen.finallies, 0, "the generator is still in its await");
+        // Once the await settles, the requested return() goes through: no item is pulled any more.
+        stuck.resolve();
+        await until(() => seen.finallies === 1, 1000, "the generator's finally");
+      } finally {
+        await client.close();
+      }
+    });
+
+    it(`cancels a ReadableStream whose pull never settles (${mode})`, {
+      timeout: 10_000,
+    }, async () => {
+      const app = new App().onError(() => {});
+      const seen = { cancelled: 0, teardowns: 0, pulls: 0 };
+      app.get("/pull", () =>
+        new StreamingResponse(
+          new ReadableStream<Uint8Array>(
+            {
+              pull(controller) {
+                seen.pulls++;
+                if (seen.pulls === 1) controller.enqueue(new TextEncoder().encode("first\n"));
+                else return new Promise<void>(() => {});
+              },
+              cancel() {
+                seen.cancelled++;
+              },
+            },
+            { highWaterMark: 0 },
+          ),
+        ).teardown(() => {
+          seen.teardowns++;
+        }),
+      );
+      const client = testClient(app, mode);
+      try {
+        const body = lines(await client.fetch("/pull"));
+        assert.deepEqual((await body.next()).value, "first");
+        await body.return(undefined);
+        await until(
+          () => seen.cancelled === 1 && seen.teardowns === 1 && app.stats.streams.active === 0,
+          1000,
+          () => `cancel and teardown (${JSON.stringify(seen)})`,
+        );
+        assert.equal(app.stats.streams.aborted, 1);
+        assert.equal(app.stats.streams.active, 0);
+      } finally {
+        await client.close();
+      }
+    });
+
+    it(`ends a stream whose first item never comes, before its head was sent (${mode})`, {
+      timeout: 10_000,
+    }, async () => {
+      const app = new App().onError(() => {});
+      let teardowns = 0;
+      const pulled = gate();
+      app.get("/never", () =>
+        new NDJSONResponse(
+          (async function* () {
+            pulled.resolve();
+            await new Promise<never>(() => {});
+            yield { never: true };
+          })(),
+        ).teardown(() => {
+          teardowns++;
+        }),
+      );
+      if (mode === "memory") {
+        // The response itself waits for the first item: the caller gives up on it.
+        const controller = new AbortController();
+        const res = app.fetch(new Request("http://localhost/never", { signal: controller.signal }));
+        await within(pulled.promise, 2000, "the producer to be pulled");
+        controller.abort();
+        assert.equal((await res).type, "error");
+      } else {
+        const server = await serve(app, { port: 0 });
+        try {
+          const conn = await RawConnection.open(server.port);
+          conn.write("GET /never HTTP/1.1\r\nHost: t\r\n\r\n");
+          await within(pulled.promise, 2000, "the producer to be pulled");
+          conn.destroy();
+          await until(() => teardowns === 1, 1000, "the teardown before the shutdown");
+        } finally {
+          await server.close();
+        }
+      }
+      await until(() => teardowns === 1 && app.stats.streams.active === 0, 1000, "the teardown");
+      assert.equal(app.stats.streams.aborted, 1);
+      assert.equal(app.stats.streams.active, 0);
+    });
+  }
 });
 
 describe("10. nothing leaks", () => {

@@ -50,7 +50,10 @@ export abstract class SluiceRequest<S extends RequestShape = DefaultShape> {
   abstract readonly httpVersion: string;
   /** The client's address (IP), when the engine knows it. */
   abstract readonly ip: string | undefined;
-  /** Aborts when the client goes away before the response is complete, or the server shuts down. */
+  /**
+   * Aborts when the client goes away before the response is complete, or the server shuts down.
+   * Pass it to what a handler or a stream's producer awaits, so those waits end then.
+   */
   abstract readonly signal: AbortSignal;
   /**
    * Ends the exchange as if the client had left: `signal` aborts with `reason`, a stream being

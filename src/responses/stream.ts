@@ -21,9 +21,11 @@ export interface StreamInit<T> extends ResponseInit<ContentfulStatus> {
  * only a media type and an encoder.
  *
  * The writer pulls the next item only when the socket can take more, batches items produced back to
- * back into one write, writes an item produced after an idle moment at once, and calls the
- * iterator's `return()` when the client leaves, so a generator's `finally` always runs. An error
- * before the first item becomes an error response; after it, the client sees a truncated body.
+ * back into one write, writes an item produced after an idle moment at once, and when the client
+ * leaves stops at once — also while the producer is stuck in an await — runs the teardown hooks and
+ * requests the iterator's `return()`. A generator's `finally` runs then, or, if it is in an await,
+ * once that await settles: await with `req.signal` so it does. An error before the first item
+ * becomes an error response; after it, the client sees a truncated body.
  *
  * @example
  * app.get("/bytes", () => new StreamingResponse(async function* () {
