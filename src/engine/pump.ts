@@ -49,15 +49,25 @@ export function openSource<T>(source: StreamSource<T>): SourceIterator<T> {
  */
 export function readerIterator<T>(stream: ReadableStream<T>): AsyncIterator<T> {
   const reader = stream.getReader();
+  let failed = false;
   return {
     async next() {
-      const r = await reader.read();
+      let r: ReadableStreamReadResult<T>;
+      try {
+        r = await reader.read();
+      } catch (error) {
+        failed = true;
+        throw error;
+      }
       return r.done ? { done: true, value: undefined } : { done: false, value: r.value };
     },
     async return() {
-      // Also while a read() is pending (a pull that never settles): cancelling settles it as done
-      // and calls the source's cancel, without waiting for the pull (WHATWG Streams, ReadableStreamCancel).
-      await reader.cancel();
+      // An errored stream has nothing left to cancel (cancelling would only repeat its error).
+      // Otherwise cancel, also while a read() is pending (a pull that never settles): that settles
+      // it as done and calls the source's cancel without waiting for the pull (WHATWG Streams,
+      // ReadableStreamCancel).
+      if (failed) reader.releaseLock();
+      else await reader.cancel();
       return { done: true, value: undefined };
     },
   };
