@@ -1,7 +1,8 @@
 /**
  * What Sluice adds to node:http per request, without node:http: the request listener of `serve()`
  * is called with stand-ins for IncomingMessage and ServerResponse that do nothing, and compared
- * with a plain node:http-style handler that answers the same bytes on the same stand-ins. Both
+ * with the raw node:http server of the bench (servers/raw.ts: `new URL`, a switch on the path,
+ * `JSON.stringify`, `writeHead`, `end`) on the same stand-ins. Both
  * run in this process, alternately, so the figures compare within one run:
  *
  * - CPU per request (process.cpuUsage over the loop),
@@ -78,7 +79,10 @@ class FakeResponse extends EventEmitter {
 type Listener = (req: IncomingMessage, res: ServerResponse) => void;
 
 const JSON_BODY = { hello: "world" };
-const plain: Listener = (_req, res) => {
+// As bench/servers/raw.ts answers /json: the URL parsed, a switch on the path, the body stringified.
+const plain: Listener = (req, res) => {
+  const url = new URL(req.url ?? "/", "http://x");
+  if (url.pathname !== "/json") throw new Error(`the plain handler answers /json only`);
   const body = JSON.stringify(JSON_BODY);
   res.writeHead(200, {
     "content-type": "application/json",
@@ -135,6 +139,37 @@ async function allocated(listener: Listener, count: number): Promise<number> {
 // Warm-up: both paths optimised before anything counts.
 await loop(sluice, n);
 await loop(plain, n);
+
+if (process.env.ALLOC_PROFILE) {
+  // Where Sluice's bytes are allocated: a sampling heap profile that keeps collected objects too.
+  const { Session } = await import("node:inspector/promises");
+  const session = new Session();
+  session.connect();
+  await session.post("HeapProfiler.startSampling", {
+    samplingInterval: 64,
+    includeObjectsCollectedByMajorGC: true,
+    includeObjectsCollectedByMinorGC: true,
+  });
+  await loop(sluice, n);
+  const { profile } = await session.post("HeapProfiler.stopSampling");
+  type Frame = {
+    callFrame: { functionName: string; url: string; lineNumber: number };
+    selfSize: number;
+    children: Frame[];
+  };
+  const self = new Map<string, number>();
+  const walk = (f: Frame, parent: string) => {
+    const { functionName, url, lineNumber } = f.callFrame;
+    const here = `${functionName || "(anonymous)"} ${url.replace(/^.*\/(node_modules|src|bench|examples)\//, "$1/")}:${lineNumber + 1}`;
+    const key = url === "" ? `${here} ← ${parent}` : here;
+    self.set(key, (self.get(key) ?? 0) + f.selfSize);
+    for (const c of f.children) walk(c, here);
+  };
+  walk(profile.head as Frame, "");
+  console.log(`allocated per request, by function (sampled, ${n} requests):`);
+  for (const [k, v] of [...self].sort((a, b) => b[1] - a[1]).slice(0, 30))
+    console.log(`${(v / n).toFixed(0).padStart(6)} B  ${k}`);
+}
 const rows: { name: string; cpu: number[]; alloc: number[]; body: number }[] = [
   { name: "sluice", cpu: [], alloc: [], body: 0 },
   { name: "node:http handler", cpu: [], alloc: [], body: 0 },

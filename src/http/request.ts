@@ -78,15 +78,28 @@ export abstract class SluiceRequest<S extends RequestShape = DefaultShape> {
     return this.signal.aborted;
   }
 
+  #params: S["params"] | undefined = undefined;
   /** Path parameters of the matched route, percent-decoded (validated when the route has a params schema). */
-  params: S["params"] = {} as S["params"];
+  get params(): S["params"] {
+    // Made when first read: the router sets them on a match, so a default made up front would
+    // only be garbage.
+    if (this.#params === undefined) this.#params = {} as S["params"];
+    return this.#params;
+  }
+  set params(value: S["params"]) {
+    this.#params = value;
+  }
   /**
    * The validated body, when the route declares a body schema (read and checked before the handler
    * runs); undefined otherwise — use the body readers.
    */
   body: S["body"] = undefined as S["body"];
+  #validated: { query?: unknown; headers?: unknown } | undefined = undefined;
   /** @internal validated query and headers, set by the app when the route declares schemas */
-  validated: { query?: unknown; headers?: unknown } = {};
+  get validated(): { query?: unknown; headers?: unknown } {
+    if (this.#validated === undefined) this.#validated = {};
+    return this.#validated;
+  }
   /** Largest body the readers accept, in bytes; set from the route's options. */
   bodyLimit = DEFAULT_BODY_LIMIT;
   /** @internal the prefix a mounted app stripped */
@@ -129,7 +142,7 @@ export abstract class SluiceRequest<S extends RequestShape = DefaultShape> {
 
   /** All header fields, lower-case names (validated when the route has a headers schema). */
   get headers(): S["headers"] {
-    return (this.validated.headers ?? this.rawHeaders()) as S["headers"];
+    return (this.#validated?.headers ?? this.rawHeaders()) as S["headers"];
   }
 
   /**
@@ -137,7 +150,8 @@ export abstract class SluiceRequest<S extends RequestShape = DefaultShape> {
    * the validated query when the route has a query schema.
    */
   get query(): S["query"] {
-    if (this.validated.query !== undefined) return this.validated.query as S["query"];
+    const query = this.#validated?.query;
+    if (query !== undefined) return query as S["query"];
     return this.rawQuery();
   }
 

@@ -35,8 +35,30 @@ export abstract class SluiceResponse {
   status: number;
   /** Header fields by lower-case name; `set-cookie` (and appended fields) may hold several values. */
   readonly headers: Record<string, string | string[]> = {};
-  /** @internal */ readonly tasks: BackgroundTask[] = [];
-  /** @internal */ readonly teardowns: (() => unknown)[] = [];
+  // Made when first needed: most responses have neither, and a buffered answer should cost no
+  // more than its headers and bytes.
+  #tasks: BackgroundTask[] | undefined = undefined;
+  #teardowns: (() => unknown)[] | undefined = undefined;
+
+  /** @internal the background tasks, in order */
+  get tasks(): BackgroundTask[] {
+    if (this.#tasks === undefined) this.#tasks = [];
+    return this.#tasks;
+  }
+
+  /** @internal the teardown hooks, in order */
+  get teardowns(): (() => unknown)[] {
+    if (this.#teardowns === undefined) this.#teardowns = [];
+    return this.#teardowns;
+  }
+
+  /** @internal True when a background task or a teardown hook waits for the response to end. */
+  get hasFollowUps(): boolean {
+    return (
+      (this.#tasks !== undefined && this.#tasks.length > 0) ||
+      (this.#teardowns !== undefined && this.#teardowns.length > 0)
+    );
+  }
 
   constructor(init?: ResponseInit<number>) {
     this.status = init?.status ?? 200;

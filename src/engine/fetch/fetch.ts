@@ -21,7 +21,7 @@ export async function fetchApp(
   info?: FetchInfo,
 ): Promise<Response> {
   const req = new FetchRequest(request, info);
-  const response = await app.handle(req);
+  const response = await (app.handleNow === undefined ? app.handle(req) : app.handleNow(req));
   return toWeb(app, req, response, info);
 }
 

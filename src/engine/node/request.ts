@@ -14,6 +14,10 @@ export class NodeRequest extends SluiceRequest<any> {
   readonly url: string;
   #controller: AbortController | undefined;
   #aborted: unknown;
+  /** @internal links of the server's list of requests in flight (see serve.ts) */
+  prev: NodeRequest | undefined = undefined;
+  /** @internal */
+  next: NodeRequest | undefined = undefined;
 
   constructor(raw: IncomingMessage) {
     super();

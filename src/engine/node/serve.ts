@@ -6,7 +6,12 @@ import type { AddressInfo, Socket } from "node:net";
 import { finishResponse } from "../../core/lifecycle.ts";
 import type { AppPort } from "../../core/port.ts";
 import { isContentless } from "../../http/status.ts";
-import { type Body, encodedBody, type SluiceResponse } from "../../responses/base.ts";
+import {
+  type Body,
+  BufferedResponse,
+  encodedBody,
+  type SluiceResponse,
+} from "../../responses/base.ts";
 import { Closing } from "../pump.ts";
 import { NodeRequest } from "./request.ts";
 import { writeStreamBody, writeWebBody } from "./write.ts";
@@ -55,37 +60,42 @@ export interface RunningServer {
  */
 export async function serve(app: AppPort, options: ServeOptions = {}): Promise<RunningServer> {
   const host = options.host ?? "127.0.0.1";
-  const inflight = new Set<NodeRequest>();
-  // Requests in flight per connection, so shutdown can close connections that have none — also
-  // those that never sent a request, which closeIdleConnections() leaves open.
-  const busy = new Map<Socket, number>();
+  const inflight = new InFlight();
+  // Every connection, so shutdown can close those with nothing in flight — also those that never
+  // sent a request, which closeIdleConnections() leaves open.
+  const sockets = new Set<Socket>();
   let closing: Promise<void> | undefined;
   // Streams see the shutdown through this (shared with every stream of this server).
   const streams = new Closing();
 
+  // One listener for every response of this server, not a closure per request: `this` is the
+  // response, its request hangs from it. Disconnect is detected on the response: the request's
+  // "close" fires as soon as its body has been read, long before the response ends.
+  function onResponseClose(this: ServerResponse): void {
+    const req = (this as Answering)[REQUEST]!;
+    inflight.delete(req);
+    if (!this.writableFinished) req.abort(new Error("client disconnected"));
+    if (closing !== undefined) {
+      const socket = req.raw.socket;
+      if (!busySockets(inflight).has(socket)) socket.destroySoon();
+    }
+  }
+
   const server = createServer((raw, res) => {
     const req = new NodeRequest(raw);
     inflight.add(req);
-    const socket = raw.socket;
-    busy.set(socket, (busy.get(socket) ?? 0) + 1);
-    // Disconnect is detected on the response: the request's "close" fires as soon as its body has
-    // been read, long before the response ends.
-    res.once("close", () => {
-      inflight.delete(req);
-      const n = (busy.get(socket) ?? 1) - 1;
-      if (busy.has(socket)) busy.set(socket, n);
-      if (closing && n === 0) socket.destroySoon();
-      if (!res.writableFinished) req.abort(new Error("client disconnected"));
-    });
-    if (closing) res.setHeader("connection", "close");
-    app.handle(req).then(
-      (response) => respond(app, req, res, response, streams),
-      (err) => fail(app, req, res, err, streams),
-    );
+    (res as Answering)[REQUEST] = req;
+    res.on("close", onResponseClose);
+    if (closing !== undefined) res.setHeader("connection", "close");
+    // A plain route answers at once: written in this same turn, with no promise on the way.
+    const answer = app.handleNow === undefined ? app.handle(req) : app.handleNow(req);
+    if (answer instanceof Promise)
+      answer.then((response) => send(app, req, res, response, streams));
+    else send(app, req, res, answer, streams);
   });
   server.on("connection", (socket: Socket) => {
-    busy.set(socket, 0);
-    socket.once("close", () => busy.delete(socket));
+    sockets.add(socket);
+    socket.once("close", () => sockets.delete(socket));
   });
   if (options.keepAliveTimeout !== undefined) server.keepAliveTimeout = options.keepAliveTimeout;
   server.on("clientError", (err: NodeJS.ErrnoException, socket) => {
@@ -112,23 +122,83 @@ export async function serve(app: AppPort, options: ServeOptions = {}): Promise<R
     port,
     url: `http://${shown}:${port}`,
     close() {
-      closing ??= shutdown(server, inflight, busy, streams, options.shutdownTimeout ?? 5000);
+      closing ??= shutdown(server, inflight, sockets, streams, options.shutdownTimeout ?? 5000);
       return closing;
     },
   };
 }
 
+/** The request being answered on a node:http response (a property, so no closure is needed). */
+const REQUEST = Symbol("sluice.request");
+type Answering = ServerResponse & { [REQUEST]?: NodeRequest };
+
+/**
+ * The requests in flight, as a list linked through the requests themselves: adding and removing
+ * one allocates nothing, where a Set's table grows and shrinks under the churn of requests.
+ */
+class InFlight {
+  #head: NodeRequest | undefined = undefined;
+
+  add(req: NodeRequest): void {
+    req.next = this.#head;
+    if (this.#head !== undefined) this.#head.prev = req;
+    this.#head = req;
+  }
+
+  delete(req: NodeRequest): void {
+    const { prev, next } = req;
+    if (prev === undefined) {
+      if (this.#head !== req) return;
+      this.#head = next;
+    } else prev.next = next;
+    if (next !== undefined) next.prev = prev;
+    req.prev = undefined;
+    req.next = undefined;
+  }
+
+  *[Symbol.iterator](): IterableIterator<NodeRequest> {
+    // Callers that change the list while they walk it take a copy first.
+    for (let req = this.#head; req !== undefined; req = req.next) yield req;
+  }
+}
+
+/** The connections with a request in flight (only asked during a shutdown). */
+function busySockets(inflight: InFlight): Set<Socket> {
+  const busy = new Set<Socket>();
+  for (const req of inflight) busy.add(req.raw.socket);
+  return busy;
+}
+
+/** Writes the app's answer to one request. */
+function send(
+  app: AppPort,
+  req: NodeRequest,
+  res: ServerResponse,
+  response: SluiceResponse,
+  streams: Closing,
+): void {
+  try {
+    respond(app, req, res, response, streams);
+  } catch (error) {
+    // A failure of the engine itself (node:http refusing what it was given): heard, and the
+    // exchange cut rather than left hanging; the server keeps serving.
+    app.report(error, { request: req, phase: "server" });
+    res.destroy();
+  }
+}
+
 async function shutdown(
   server: Server,
-  inflight: Set<NodeRequest>,
-  busy: Map<Socket, number>,
+  inflight: InFlight,
+  sockets: Set<Socket>,
   streams: Closing,
   timeout: number,
 ): Promise<void> {
   const closed = new Promise<void>((resolve) => server.close(() => resolve()));
   const closeIdle = () => {
     server.closeIdleConnections();
-    for (const [socket, n] of busy) if (n === 0) socket.destroySoon();
+    const busy = busySockets(inflight);
+    for (const socket of sockets) if (!busy.has(socket)) socket.destroySoon();
   };
   closeIdle();
   // Event streams never end on their own: they end now, cleanly. Everything else gets the timeout.
@@ -138,9 +208,9 @@ async function shutdown(
     // their teardown run) and tells handlers still at work; then every connection still open is
     // reset, which no client can read as a complete response, close-delimited ones included.
     const reason = new Error("server shutting down: the shutdown timeout has passed");
-    for (const req of inflight) req.abort(reason);
+    for (const req of [...inflight]) req.abort(reason);
     setImmediate(() => {
-      for (const socket of busy.keys()) socket.resetAndDestroy();
+      for (const socket of sockets) socket.resetAndDestroy();
     });
   }, timeout);
   deadline.unref();
@@ -151,16 +221,6 @@ async function shutdown(
     clearTimeout(deadline);
     clearInterval(idle);
   }
-}
-
-function fail(
-  app: AppPort,
-  req: NodeRequest,
-  res: ServerResponse,
-  err: unknown,
-  streams: Closing,
-): void {
-  respond(app, req, res, app.errorResponse(err, req), streams);
 }
 
 /** Writes a response value to a node:http response. */
@@ -175,6 +235,27 @@ function respond(
     void finishResponse({ app, request: req, response }, false);
     return;
   }
+  const head = req.method === "HEAD";
+  const status = response.status;
+  // The buffered answer of a plain route (JSON, text) takes the shortest way: its rendered bytes,
+  // no body object, no listener when nothing runs afterwards.
+  if (
+    response.encodeBody === undefined &&
+    response.body === BufferedResponse.prototype.body &&
+    !isContentless(status)
+  ) {
+    let data: string | Uint8Array;
+    try {
+      data = (response as BufferedResponse).render();
+    } catch (err) {
+      void finishResponse({ app, request: req, response }, false);
+      respond(app, req, res, app.errorResponse(err, req), streams);
+      return;
+    }
+    sendBytes(res, response, status, data, head);
+    if (response.hasFollowUps) afterwards(app, req, res, response);
+    return;
+  }
   let body: Body;
   try {
     body = encodedBody(response);
@@ -183,24 +264,11 @@ function respond(
     respond(app, req, res, app.errorResponse(err, req), streams);
     return;
   }
-  const head = req.method === "HEAD";
-  const status = response.status;
   switch (body.kind) {
-    case "bytes": {
-      const data = body.data;
-      const headers = response.headers;
-      if (isContentless(status)) {
-        writeEmpty(res, status, headers);
-      } else {
-        headers["content-length"] = String(
-          typeof data === "string" ? Buffer.byteLength(data) : data.byteLength,
-        );
-        res.writeHead(status, headers);
-        if (head) res.end();
-        else res.end(data);
-      }
+    case "bytes":
+      if (isContentless(status)) writeEmpty(res, status, response.headers);
+      else sendBytes(res, response, status, body.data, head);
       break;
-    }
     case "empty":
       if (!isContentless(status)) response.headers["content-length"] = "0";
       writeEmpty(res, status, response.headers);
@@ -215,11 +283,36 @@ function respond(
       throw new TypeError(`unknown body kind ${(body as { kind: string }).kind}`);
   }
   // Most responses have nothing to run afterwards: no listener for them.
-  if (response.tasks.length > 0 || response.teardowns.length > 0) {
-    res.once("close", () => {
-      void finishResponse({ app, request: req, response }, res.writableFinished);
-    });
-  }
+  if (response.hasFollowUps) afterwards(app, req, res, response);
+}
+
+/** A body known in full: Content-Length and one write. */
+function sendBytes(
+  res: ServerResponse,
+  response: SluiceResponse,
+  status: number,
+  data: string | Uint8Array,
+  head: boolean,
+): void {
+  const headers = response.headers;
+  headers["content-length"] = String(
+    typeof data === "string" ? Buffer.byteLength(data) : data.byteLength,
+  );
+  res.writeHead(status, headers);
+  if (head) res.end();
+  else res.end(data);
+}
+
+/** Teardown hooks once the response is over; background tasks if it went out in full. */
+function afterwards(
+  app: AppPort,
+  req: NodeRequest,
+  res: ServerResponse,
+  response: SluiceResponse,
+): void {
+  res.once("close", () => {
+    void finishResponse({ app, request: req, response }, res.writableFinished);
+  });
 }
 
 function writeEmpty(res: ServerResponse, status: number, headers: SluiceResponse["headers"]): void {
