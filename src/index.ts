@@ -114,6 +114,8 @@ export {
   type BufferedInit,
   BufferedResponse,
   type CookieOptions,
+  type FileBody,
+  type FileRange,
   type HeadersInit,
   type ResponseInit,
   SluiceResponse,

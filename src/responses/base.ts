@@ -4,7 +4,7 @@ import type { StatusCode } from "../http/status.ts";
 import { type CookieAttributes, formatSetCookie } from "../internal/cookie.ts";
 import type { Body } from "./body.ts";
 
-export type { Body } from "./body.ts";
+export type { Body, FileBody, FileRange } from "./body.ts";
 
 /** Header input accepted wherever a response takes headers. */
 export type HeadersInit = Record<string, string> | Headers | Iterable<readonly [string, string]>;

@@ -83,6 +83,41 @@ export interface SinkCoding extends Sink {
   destroy(): void;
 }
 
+/** A byte range of a file, both ends inclusive. */
+export interface FileRange {
+  readonly start: number;
+  readonly end: number;
+}
+
+/**
+ * A file body (DESIGN.md §1's third source): ranges of a file, and framing bytes between them
+ * (multipart/byteranges), that an engine reads and writes itself — large reads into buffers it
+ * reuses, no promise per chunk — or, where it has no such path (`app.fetch`, a content coding),
+ * sends as the stream `stream()` gives. Runtime-neutral: the file is reached only through `read`.
+ */
+export interface FileBody {
+  readonly kind: "file";
+  /** The exact length of what is sent: Content-Length. */
+  readonly length: number;
+  /** In order: ranges of the file to send, and bytes to send as they are between them. */
+  readonly pieces: readonly (FileRange | Uint8Array)[];
+  /** Bytes per read the response asks for (the engine may read more at once, never less). */
+  readonly chunkSize: number;
+  /**
+   * Reads up to `length` bytes of the file at `position` into `buffer` from `offset`, and calls
+   * back with how many it read (0: the file ended there).
+   */
+  read(
+    buffer: Uint8Array,
+    offset: number,
+    length: number,
+    position: number,
+    done: (error: Error | null, bytesRead: number) => void,
+  ): void;
+  /** The same bytes as a stream body of fresh chunks, for an engine or a coding that needs one. */
+  stream(): StreamBody<Uint8Array>;
+}
+
 /**
  * What a response sends, as the engines see it. One of three body sources (DESIGN.md §1), plus
  * "empty" and a web Response passed through unchanged.
@@ -91,4 +126,5 @@ export type Body =
   | { readonly kind: "empty" }
   | { readonly kind: "bytes"; readonly data: string | Uint8Array }
   | { readonly kind: "web"; readonly response: globalThis.Response }
-  | StreamBody<any>;
+  | StreamBody<any>
+  | FileBody;

@@ -91,6 +91,9 @@ async function toWeb(
     }
     case "stream":
       return streamToWeb(app, req, response, body, head, info);
+    case "file":
+      // No file path here: its chunks go through the writer as a stream, read as it pulls.
+      return streamToWeb(app, req, response, body.stream(), head, info);
     default:
       throw new TypeError(`unknown body kind ${(body as { kind: string }).kind}`);
   }

@@ -13,6 +13,7 @@ import {
   type SluiceResponse,
 } from "../../responses/base.ts";
 import { Closing } from "../pump.ts";
+import { writeFileBody } from "./file.ts";
 import { NodeRequest } from "./request.ts";
 import { writeStreamBody, writeWebBody } from "./write.ts";
 
@@ -278,6 +279,9 @@ function respond(
       return;
     case "stream":
       writeStreamBody(app, req, res, response, body, head, streams);
+      return;
+    case "file":
+      writeFileBody(app, req, res, response, body, head);
       return;
     default:
       throw new TypeError(`unknown body kind ${(body as { kind: string }).kind}`);

@@ -68,22 +68,7 @@ export function writeStreamBody(
       res.end();
     },
     truncate() {
-      // No terminating chunk: the client sees the body cut short, never a clean end that lies. The
-      // socket is ended (not destroyed) so what was written before still goes out.
-      const socket = res.socket;
-      if (socket && !socket.destroyed) {
-        if (
-          res.headersSent &&
-          !res.chunkedEncoding &&
-          res.getHeader("content-length") === undefined
-        ) {
-          // A close-delimited body (HTTP/1.0) ends at the close itself: a clean close would read
-          // as complete. Reset the connection instead, once what was written has gone out, so
-          // the client sees an error (RFC 9112 §6.3 item 8).
-          socket.write("", () => socket.resetAndDestroy());
-        } else socket.end();
-        setTimeout(() => socket.destroy(), 5000).unref();
-      } else res.destroy();
+      truncateResponse(res);
     },
     replace(error) {
       const problem = app.errorResponse(error, req);
@@ -123,4 +108,23 @@ export function writeWebBody(
     return;
   }
   writeStreamBody(app, req, res, response, webStreamBody(web.body), head, closing);
+}
+
+/**
+ * Ends a response without its end: no terminating chunk, or fewer bytes than its Content-Length,
+ * so the client sees the body cut short, never a clean end that lies. The socket is ended (not
+ * destroyed) so what was written before still goes out.
+ * @internal
+ */
+export function truncateResponse(res: ServerResponse): void {
+  const socket = res.socket;
+  if (socket && !socket.destroyed) {
+    if (res.headersSent && !res.chunkedEncoding && res.getHeader("content-length") === undefined) {
+      // A close-delimited body (HTTP/1.0) ends at the close itself: a clean close would read as
+      // complete. Reset the connection instead, once what was written has gone out, so the client
+      // sees an error (RFC 9112 §6.3 item 8).
+      socket.write("", () => socket.resetAndDestroy());
+    } else socket.end();
+    setTimeout(() => socket.destroy(), 5000).unref();
+  } else res.destroy();
 }
