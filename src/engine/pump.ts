@@ -149,11 +149,22 @@ export function streamExchange(
   head: boolean,
   closing?: Closing,
 ): StreamExchange {
+  streamHeaders(response, body);
+  return { app, request, response, body, head, signal: request.signal, closing };
+}
+
+/**
+ * Sets a response's framing headers for a stream body: never both Transfer-Encoding and
+ * Content-Length (RFC 9112 §6.1), Content-Length only when the body's length is known.
+ *
+ * @example
+ * streamHeaders(response, body); // then write response.headers
+ */
+export function streamHeaders(response: SluiceResponse, body: StreamBody<unknown>): void {
   const headers = response.headers;
   delete headers["content-length"];
   delete headers["transfer-encoding"];
   if (body.length !== undefined) headers["content-length"] = String(body.length);
-  return { app, request, response, body, head, signal: request.signal, closing };
 }
 
 /**
@@ -194,28 +205,36 @@ const MAX_DELAY = 2_147_483_647;
  * client that leaves ends the stream at once, even while the producer is stuck in an await; the
  * iterator's `return()` is requested and the response's teardown hooks run exactly once on every
  * path; the app's stream counters record how it ended; background tasks run after a body that went
- * out whole.
+ * out whole. Resolves once all of that is over.
  *
  * @example
- * void runStream({ app, request, response, body, head, signal, closing, sink, sendHead, finish, truncate, replace, abort });
+ * await runStream({ ...streamExchange(app, req, response, body, head, closing), sink, sendHead, finish, truncate, replace, abort });
  */
-export async function runStream(t: StreamTarget): Promise<void> {
+export function runStream(t: StreamTarget): Promise<void> {
+  return new Promise<void>((resolve) => startStream(t, resolve));
+}
+
+/**
+ * `runStream` for an engine that needs no promise of the end (node:http): an idle stream then
+ * holds no promise of its own besides its pending `next()`. `done` is called once it is all over.
+ *
+ * @example
+ * startStream(new NodeStream(...));
+ */
+export function startStream(t: StreamTarget, done?: () => void): void {
   const { body, signal } = t;
   if (t.head) {
     // HEAD: the headers GET would send, and the producer is neither called nor iterated.
     t.sendHead();
     t.finish();
-    await disposeSource(body.source).catch((e) => report(t, e, "teardown"));
-    await runTeardowns(t);
-    await runTasks(t);
+    void unstarted(t, true).then(done);
     return;
   }
   if (signal.aborted) {
     // The client left before the stream started (while the handler was still working): the
     // producer is closed unstarted, as for HEAD, and no stream is counted (none was pulled).
     t.truncate();
-    await disposeSource(body.source).catch((e) => report(t, e, "teardown"));
-    await runTeardowns(t);
+    void unstarted(t, false).then(done);
     return;
   }
   if (body.endAtShutdown && t.closing?.closed) {
@@ -223,21 +242,31 @@ export async function runStream(t: StreamTarget): Promise<void> {
     // (an EventSource) sees a clean, empty answer and reconnects elsewhere.
     t.sendHead();
     t.finish();
-    await disposeSource(body.source).catch((e) => report(t, e, "teardown"));
-    await runTeardowns(t);
-    t.abort(new Error("server shutting down"));
+    void unstarted(t, false).then(() => {
+      t.abort(new Error("server shutting down"));
+      done?.();
+    });
     return;
   }
-  await new StreamRun(t).run();
+  new StreamRun(t, done).start();
+}
+
+/** A stream that never started: its source closed unstarted, its teardown run, tasks if sent. */
+async function unstarted(t: StreamTarget, sent: boolean): Promise<void> {
+  await disposeSource(t.body.source).catch((e) => report(t, e, "teardown"));
+  await runTeardowns(t);
+  if (sent) await runTasks(t);
 }
 
 /**
- * One stream being written. A class rather than closures: an idle stream (an SSE client waiting
- * for the next event) holds this one object, its pending `next()`, at most one timer, one abort
+ * One stream being written. A class rather than closures, and one async function (the pump)
+ * rather than a chain of them: an idle stream (an SSE client waiting for the next event) holds
+ * this object, the pump's suspended frame on its pending `next()`, at most one timer, one abort
  * listener (this object itself) and one entry in the server's `Closing`.
  */
 class StreamRun {
   readonly t: StreamTarget;
+  readonly done: (() => void) | undefined;
   readonly encode: (item: unknown) => Chunk;
   sink: Sink;
   coding: SinkCoding | undefined = undefined;
@@ -259,9 +288,10 @@ class StreamRun {
   stop: Stop | undefined = undefined;
   /** The end is being written (completion, error): a stop can no longer change it. */
   ending = false;
+  /** How the stream came out is known: what is left is closing it down. */
+  settled = false;
   /** Everything is over: no write may happen any more. */
-  done = false;
-  wake: ((outcome: Outcome) => void) | undefined = undefined;
+  closed = false;
 
   // The keepalive: one timer per stream, re-armed only when nothing was written for the interval.
   readonly interval: number;
@@ -269,8 +299,9 @@ class StreamRun {
   timer: ReturnType<typeof setTimeout> | undefined = undefined;
   lastWrite = 0;
 
-  constructor(t: StreamTarget) {
+  constructor(t: StreamTarget, done: (() => void) | undefined) {
     this.t = t;
+    this.done = done;
     this.sink = t.sink;
     this.encode = t.body.encode;
     this.flushBound = () => this.flush();
@@ -280,43 +311,33 @@ class StreamRun {
     this.ping = keepalive?.frame;
   }
 
-  async run(): Promise<void> {
+  start(): void {
     const t = this.t;
     const stats = t.app.stats.streams;
     stats.started++;
     stats.active++;
-    let end: StreamEnd = "errored";
     t.signal.addEventListener("abort", this);
     if (t.body.endAtShutdown) t.closing?.add(this);
+    const body = t.body;
     try {
-      const outcome = await new Promise<Outcome>((resolve) => {
-        this.wake = resolve;
-        this.drive().then(resolve, (error: unknown) => resolve(this.crashed(error)));
-      });
-      this.wake = undefined;
-      if (outcome === "stopped") end = await this.halt();
-      else end = outcome === "completed" ? "completed" : "errored";
-    } finally {
-      this.done = true;
-      this.clearTimer();
-      t.signal.removeEventListener("abort", this);
-      t.closing?.delete(this);
-      this.coding?.destroy();
-      await this.closeSource();
-      await runTeardowns(t);
-      stats[end]++;
-      stats.active--;
-      t.app.stats.teardowns++;
-      // Background tasks run once the body has gone out in full, and only then.
-      if (end === "completed") await runTasks(t);
+      this.coding = body.coding?.(t.sink);
+      if (this.coding) this.sink = this.coding;
+      const opened = openSource(body.source);
+      this.iterator = opened.iterator;
+      this.sync = opened.sync;
+      if (body.prelude !== undefined) this.add(body.prelude);
+      if (body.headersFirst) this.sendHead();
+    } catch (error) {
+      // Opening the source (or sending the head) failed: nothing was sent.
+      this.ending = true;
+      if (this.headSent) {
+        report(t, error, "stream");
+        t.truncate();
+      } else t.replace(error);
+      this.settle("errored");
+      return;
     }
-  }
-
-  /** A failure of the writer itself (an engine's write or head that threw): reported, truncated. */
-  crashed(error: unknown): Outcome {
-    report(this.t, error, "stream");
-    if (this.stop === undefined) this.t.truncate();
-    return "errored";
+    void this.pump();
   }
 
   /** The request's signal aborted: the client left. */
@@ -330,9 +351,42 @@ class StreamRun {
   }
 
   halted(why: Stop): void {
-    if (this.stop !== undefined || this.ending || this.done) return;
+    if (this.stop !== undefined || this.ending || this.settled) return;
     this.stop = why;
-    this.wake?.("stopped");
+    this.settle("stopped");
+  }
+
+  /** How the stream came out is known (first come, first served): close it down. */
+  settle(outcome: Outcome): void {
+    if (this.settled) return;
+    this.settled = true;
+    void this.shutDown(outcome);
+  }
+
+  /** Ends what a stop left open, then teardown, counters and tasks, whatever happened. */
+  async shutDown(outcome: Outcome): Promise<void> {
+    const t = this.t;
+    let end: StreamEnd = outcome === "completed" ? "completed" : "errored";
+    try {
+      if (outcome === "stopped") end = await this.halt();
+    } catch (error) {
+      report(t, error, "stream");
+    } finally {
+      this.closed = true;
+      this.clearTimer();
+      t.signal.removeEventListener("abort", this);
+      t.closing?.delete(this);
+      this.coding?.destroy();
+      await this.closeSource();
+      await runTeardowns(t);
+      const stats = t.app.stats;
+      stats.streams[end]++;
+      stats.streams.active--;
+      stats.teardowns++;
+      // Background tasks run once the body has gone out in full, and only then.
+      if (end === "completed") await runTasks(t);
+      this.done?.();
+    }
   }
 
   /** Ends a stream that was stopped from outside; it counts as aborted either way. */
@@ -372,72 +426,57 @@ class StreamRun {
     }
   }
 
-  /**
-   * Opens the source, pulls the first item (unless the head goes first), sends the head and pumps.
-   * Every await is followed by a check of `stop`: once stopped, nothing more is written here.
-   */
-  async drive(): Promise<Outcome> {
-    const t = this.t;
-    const body = t.body;
-    try {
-      this.coding = body.coding?.(t.sink);
-      if (this.coding) this.sink = this.coding;
-      const opened = openSource(body.source);
-      this.iterator = opened.iterator;
-      this.sync = opened.sync;
-    } catch (error) {
-      // Opening the source failed: nothing was sent.
-      if (this.stop !== undefined) return "stopped";
-      this.ending = true;
-      t.replace(error);
-      return "errored";
-    }
-    if (body.prelude !== undefined) this.add(body.prelude);
-    if (body.headersFirst) this.sendHead();
-    else {
-      // The first item is pulled before the headers go out, so an early error is still a proper
-      // error response.
-      let r: IteratorResult<unknown>;
-      try {
-        if (this.sync) r = (this.iterator as Iterator<unknown>).next();
-        else {
-          this.inFlight = true;
-          r = await (this.iterator as AsyncIterator<unknown>).next();
-          this.inFlight = false;
-        }
-        if (this.stop !== undefined) return "stopped";
-        if (!r.done) this.add(this.encode(r.value));
-      } catch (error) {
-        this.inFlight = false;
-        if (this.stop !== undefined) return "stopped";
-        this.ending = true;
-        t.replace(error);
-        return "errored";
-      }
-      this.sendHead();
-      if (r.done) return this.end();
-    }
-    return this.pump();
-  }
-
   sendHead(): void {
     this.headSent = true;
     this.t.sendHead();
     if (this.interval > 0) {
-      this.lastWrite = performance.now();
+      this.lastWrite = now();
       this.timer = setTimeout(onIdle, this.interval, this);
     }
   }
 
   /**
    * Pulls items, encodes them and writes them with backpressure and batching until the source
-   * ends or fails, or the writer is stopped.
+   * ends or fails, or the writer is stopped; settles the stream with how it came out. The first
+   * item is pulled before the head goes out (unless the head goes first), so an early error is
+   * still a proper error response. After every await, a stop ends it here: nothing more is
+   * written, the stop's own path ends the stream.
    */
-  async pump(): Promise<Outcome> {
+  async pump(): Promise<void> {
+    const t = this.t;
     const sink = this.sink;
     const encode = this.encode;
     const sync = this.sync;
     const iterator = this.iterator!;
+    if (!this.headSent) {
+      let r: IteratorResult<unknown>;
+      try {
+        if (sync) r = (iterator as Iterator<unknown>).next();
+        else {
+          this.inFlight = true;
+          r = await (iterator as AsyncIterator<unknown>).next();
+          this.inFlight = false;
+        }
+        if (this.stop !== undefined) return;
+        if (!r.done) this.add(encode(r.value));
+      } catch (error) {
+        this.inFlight = false;
+        if (this.stop !== undefined) return;
+        this.ending = true;
+        t.replace(error);
+        return this.settle("errored");
+      }
+      if (this.settled) return;
+      try {
+        this.sendHead();
+      } catch (error) {
+        this.ending = true;
+        report(t, error, "stream");
+        t.truncate();
+        return this.settle("errored");
+      }
+      if (r.done) return this.settle(await this.end());
+    }
     try {
       for (;;) {
         if (this.size >= BATCH_BYTES) {
@@ -447,13 +486,13 @@ class StreamRun {
           // "drain" from process.nextTick — and other requests, timers and shutdown would starve.
           // One turn per full batch (64 KiB) lets them in at a negligible cost.
           await new Promise<void>((resolve) => sink.defer(resolve));
-          if (this.stop !== undefined) return "stopped";
+          if (this.stop !== undefined) return;
         }
         if (this.blocked) {
           this.blocked = false;
           // Backpressure: the producer is not pulled again until the consumer drains.
           await sink.drained();
-          if (this.stop !== undefined) return "stopped";
+          if (this.stop !== undefined) return;
         }
         if (this.size > 0 && !this.scheduled) {
           // An item produced after an idle moment goes out at once; items produced back to back
@@ -468,31 +507,42 @@ class StreamRun {
           r = await (iterator as AsyncIterator<unknown>).next();
           this.inFlight = false;
         }
-        if (this.stop !== undefined) return "stopped";
+        if (this.stop !== undefined) return;
         if (r.done) break;
         this.add(encode(r.value));
       }
     } catch (error) {
       this.inFlight = false;
-      if (this.stop !== undefined) return "stopped";
+      if (this.stop !== undefined) return;
       this.ending = true;
-      const last = this.t.body.errorChunk?.(error);
-      if (last !== undefined) this.add(last);
-      this.flush();
-      report(this.t, error, "stream");
+      try {
+        const last = t.body.errorChunk?.(error);
+        if (last !== undefined) this.add(last);
+        this.flush();
+      } catch (failed) {
+        // The error item itself could not be encoded or written: the cut says enough.
+        report(t, failed, "stream");
+      }
+      report(t, error, "stream");
       // What was written (an error item included) leaves the coding before the cut.
       await this.coding?.settle();
-      this.t.truncate();
-      return "errored";
+      t.truncate();
+      return this.settle("errored");
     }
-    return this.end();
+    this.settle(await this.end());
   }
 
   /** The source is done: the last batch, then a clean end. */
   async end(): Promise<Outcome> {
     this.ending = true;
-    this.flush();
-    return (await this.complete()) ? "completed" : "errored";
+    try {
+      this.flush();
+      return (await this.complete()) ? "completed" : "errored";
+    } catch (error) {
+      report(this.t, error, "stream");
+      this.t.truncate();
+      return "errored";
+    }
   }
 
   /** Ends the body cleanly, after its coding's last bytes; a coding that failed truncates it. */
@@ -524,7 +574,7 @@ class StreamRun {
 
   flush(): void {
     this.scheduled = false;
-    if (this.size === 0 || this.done) return;
+    if (this.size === 0 || this.closed) return;
     let out: Chunk;
     const parts = this.parts;
     if (parts === undefined) out = this.text;
@@ -538,15 +588,15 @@ class StreamRun {
     }
     this.text = "";
     this.size = 0;
-    if (this.interval > 0) this.lastWrite = performance.now();
+    if (this.interval > 0) this.lastWrite = now();
     if (!this.sink.write(out)) this.blocked = true;
   }
 
   /** The keepalive timer fired: a ping if nothing was written for the interval, then re-arm. */
   idle(): void {
     this.timer = undefined;
-    if (this.done || this.stop !== undefined || this.ending) return;
-    const quiet = performance.now() - this.lastWrite;
+    if (this.closed || this.stop !== undefined || this.ending) return;
+    const quiet = now() - this.lastWrite;
     if (quiet + 1 < this.interval) {
       // Something was written since the timer was armed: wait out the rest of this idle period.
       this.timer = setTimeout(onIdle, this.interval - quiet, this);
@@ -556,7 +606,7 @@ class StreamRun {
     if (this.blocked && this.sink.ready()) this.blocked = false;
     // Held up by backpressure, or a batch about to go out: the connection is not idle.
     if (!this.blocked && this.size === 0) {
-      this.lastWrite = performance.now();
+      this.lastWrite = now();
       if (!this.sink.write(this.ping!)) this.blocked = true;
     }
     this.timer = setTimeout(onIdle, this.interval, this);
@@ -568,6 +618,14 @@ class StreamRun {
       this.timer = undefined;
     }
   }
+}
+
+/**
+ * A clock for the keepalive, in whole milliseconds: a small integer that fits an object's field as
+ * it is, where a fraction would be boxed (and allocated) on every write.
+ */
+function now(): number {
+  return Math.floor(performance.now());
 }
 
 /** The keepalive timer's callback: a plain function given its stream, no closure per stream. */

@@ -13,6 +13,12 @@ import type { Chunk, Encoder, StreamBody, StreamInit, StreamSource } from "./str
 import { StreamingResponse } from "./stream.ts";
 
 const EVENT = Symbol.for("sluice.ServerSentEvent");
+// Shared by every event stream, not made for each: an idle stream should hold little.
+const SSE_METHODS: readonly string[] = Object.freeze(["GET", "HEAD"]);
+const DEFAULT_KEEPALIVE: NonNullable<StreamBody["heartbeat"]> = Object.freeze({
+  intervalMs: 15000,
+  frame: PING,
+});
 const utf8 = new TextEncoder();
 
 // The field lines a ServerSentEvent framed when it was made. A module-private symbol rather than
@@ -139,7 +145,7 @@ export class SSEResponse<T = unknown> extends StreamingResponse<
   /** Tells an event stream from other streams, also in types. */
   readonly format = "sse" as const;
   /** The methods that may answer with an event stream. */
-  readonly allowedMethods = ["GET", "HEAD"];
+  readonly allowedMethods: readonly string[] = SSE_METHODS;
 
   constructor(source: StreamSource<T | ServerSentEvent<T> | EncodedEvent<T>>, init?: SSEInit<T>) {
     super(source, init, "text/event-stream; charset=utf-8");
@@ -189,6 +195,7 @@ export class SSEResponse<T = unknown> extends StreamingResponse<
   }
 
   protected override get heartbeat(): StreamBody["heartbeat"] {
+    if (this.keepalive === DEFAULT_KEEPALIVE.intervalMs) return DEFAULT_KEEPALIVE;
     return this.keepalive > 0 ? { intervalMs: this.keepalive, frame: PING } : undefined;
   }
 }

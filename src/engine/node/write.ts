@@ -6,11 +6,17 @@ import { finishResponse } from "../../core/lifecycle.ts";
 import type { AppPort } from "../../core/port.ts";
 import type { SluiceResponse } from "../../responses/base.ts";
 import type { Chunk, Sink, StreamBody } from "../../responses/stream.ts";
-import { type Closing, runStream, streamExchange, webStreamBody } from "../pump.ts";
+import {
+  type Closing,
+  type StreamTarget,
+  startStream,
+  streamHeaders,
+  webStreamBody,
+} from "../pump.ts";
 import type { NodeRequest } from "./request.ts";
 
 /**
- * Writes a stream body through the shared pump, with a sink over the node:http response.
+ * Writes a stream body through the shared writer, to a node:http response.
  * @internal
  */
 export function writeStreamBody(
@@ -23,8 +29,7 @@ export function writeStreamBody(
   closing: Closing,
 ): void {
   // Without a known length: chunked on HTTP/1.1, close-delimited on HTTP/1.0 (Node picks).
-  const exchange = streamExchange(app, req, response, body, head, closing);
-  const signal = exchange.signal;
+  streamHeaders(response, body);
   const headers = response.headers;
   if (
     headers["content-type"] === "text/event-stream; charset=utf-8" &&
@@ -37,52 +42,99 @@ export function writeStreamBody(
     // Connection is a hop-by-hop HTTP/1.1 field; HTTP/2 forbids it (RFC 9113 §8.2.2).
     headers.connection ??= "keep-alive";
   }
-  const sink: Sink = {
-    write: (chunk: Chunk) => res.write(chunk),
-    drained: () =>
-      new Promise<void>((resolve) => {
-        // The consumer may have drained while the pump awaited the producer: "drain" has fired
-        // already and will not fire again, so waiting for it would stall the stream for good.
-        if (signal.aborted || res.destroyed || !res.writableNeedDrain) return resolve();
-        const done = () => {
-          res.off("drain", done);
-          signal.removeEventListener("abort", done);
-          resolve();
-        };
-        res.on("drain", done);
-        signal.addEventListener("abort", done);
-      }),
-    ready: () => !res.writableNeedDrain,
-    defer: (fn) => setImmediate(fn),
-  };
-  void runStream({
-    ...exchange,
-    sink,
-    sendHead() {
-      res.writeHead(response.status, headers);
-      // Send the head now: an EventSource opens before the first event, and a slow first item
-      // doesn't hold the status back.
-      if (body.headersFirst) res.flushHeaders();
-    },
-    finish() {
-      res.end();
-    },
-    truncate() {
-      truncateResponse(res);
-    },
-    replace(error) {
-      const problem = app.errorResponse(error, req);
-      problem.headers.connection = "close";
-      const text = problem.body();
-      if (text.kind !== "bytes") return;
-      problem.headers["content-length"] = String(Buffer.byteLength(text.data as string));
-      res.writeHead(problem.status, problem.headers);
-      res.end(head ? undefined : text.data);
-    },
-    abort(reason) {
-      req.abort(reason);
-    },
-  });
+  startStream(new NodeStream(app, req, res, response, body, head, closing));
+}
+
+/**
+ * A stream's target and sink on node:http: one object with its methods on the prototype, so an
+ * idle stream holds no closures for them.
+ */
+class NodeStream implements StreamTarget, Sink {
+  readonly app: AppPort;
+  readonly request: NodeRequest;
+  readonly res: ServerResponse;
+  readonly response: SluiceResponse;
+  readonly body: StreamBody<unknown>;
+  readonly head: boolean;
+  readonly signal: AbortSignal;
+  readonly closing: Closing;
+  readonly sink: Sink = this;
+
+  constructor(
+    app: AppPort,
+    request: NodeRequest,
+    res: ServerResponse,
+    response: SluiceResponse,
+    body: StreamBody<unknown>,
+    head: boolean,
+    closing: Closing,
+  ) {
+    this.app = app;
+    this.request = request;
+    this.res = res;
+    this.response = response;
+    this.body = body;
+    this.head = head;
+    this.signal = request.signal;
+    this.closing = closing;
+  }
+
+  write(chunk: Chunk): boolean {
+    return this.res.write(chunk);
+  }
+
+  drained(): Promise<void> {
+    const { res, signal } = this;
+    return new Promise<void>((resolve) => {
+      // The consumer may have drained while the pump awaited the producer: "drain" has fired
+      // already and will not fire again, so waiting for it would stall the stream for good.
+      if (signal.aborted || res.destroyed || !res.writableNeedDrain) return resolve();
+      const done = () => {
+        res.off("drain", done);
+        signal.removeEventListener("abort", done);
+        resolve();
+      };
+      res.on("drain", done);
+      signal.addEventListener("abort", done);
+    });
+  }
+
+  ready(): boolean {
+    return !this.res.writableNeedDrain;
+  }
+
+  defer(fn: () => void): void {
+    setImmediate(fn);
+  }
+
+  sendHead(): void {
+    this.res.writeHead(this.response.status, this.response.headers);
+    // Send the head now: an EventSource opens before the first event, and a slow first item
+    // doesn't hold the status back.
+    if (this.body.headersFirst) this.res.flushHeaders();
+  }
+
+  finish(): void {
+    this.res.end();
+  }
+
+  truncate(): void {
+    truncateResponse(this.res);
+  }
+
+  replace(error: unknown): void {
+    const problem = this.app.errorResponse(error, this.request);
+    problem.headers.connection = "close";
+    const text = problem.body();
+    if (text.kind !== "bytes") return;
+    problem.headers["content-length"] = String(Buffer.byteLength(text.data as string));
+    this.res.writeHead(problem.status, problem.headers);
+    this.res.end(this.head ? undefined : text.data);
+  }
+
+  abort(reason: unknown): void {
+    this.request.abort(reason);
+  }
 }
 
 /**
