@@ -22,7 +22,7 @@ function recordingSink(): Sink & { out: Buffer[]; full: boolean; release(): void
         wake = resolve;
       }),
     ready: () => !sink.full,
-    defer: (fn: () => void) => setImmediate(fn),
+    defer: <A>(fn: (arg: A) => void, arg: A) => setImmediate(fn, arg),
     release() {
       sink.full = false;
       wake?.();

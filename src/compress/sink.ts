@@ -71,7 +71,7 @@ export function codingSink(inner: Sink, stream: CodingStream, flushKind: number)
       }
     },
     ready: () => flushing === 0 && (!blocked || inner.ready()),
-    defer: (fn) => inner.defer(fn),
+    defer: (fn, arg) => inner.defer(fn, arg),
     settle: idle,
     finish(): Promise<boolean> {
       if (failed || gone) return Promise.resolve(false);

@@ -68,7 +68,7 @@ function target(
               request.signal.addEventListener("abort", () => resolve());
             })
           : Promise.resolve(),
-      defer: (fn) => setImmediate(fn),
+      defer: (fn, arg) => setImmediate(fn, arg),
     },
     sendHead: () => events.push("head"),
     finish: () => events.push("finish"),

@@ -131,6 +131,12 @@ export interface StreamExchange {
   readonly signal: AbortSignal;
   /** The server's graceful shutdown, when the engine has one (see `Closing`). */
   readonly closing?: Closing | undefined;
+  /**
+   * Optional: have `watcher.handleEvent()` called when `signal` aborts (and stop with
+   * `undefined`), in place of a listener on the signal — an engine that aborts the signal itself
+   * does it for the cost of a field, where an AbortSignal listener costs a few objects per stream.
+   */
+  watch?(watcher: { handleEvent(): void } | undefined): void;
 }
 
 /**
@@ -261,54 +267,103 @@ async function unstarted(t: StreamTarget, sent: boolean): Promise<void> {
 /**
  * One stream being written. A class rather than closures, and one async function (the pump)
  * rather than a chain of them: an idle stream (an SSE client waiting for the next event) holds
- * this object, the pump's suspended frame on its pending `next()`, at most one timer, one abort
- * listener (this object itself) and one entry in the server's `Closing`.
+ * this object, the pump's suspended frame on its pending `next()`, at most one timer, a field of the
+ * engine's that points here (see `watch`; else one abort listener) and one entry in the server's
+ * `Closing`.
  */
+// The yes-or-no state of a stream, as bits of one field: an idle stream is kept small.
+const SYNC = 1;
+const SCHEDULED = 2;
+const BLOCKED = 4;
+const HEAD_SENT = 8;
+const IN_FLIGHT = 16;
+const ENDING = 32;
+const SETTLED = 64;
+const CLOSED = 128;
+
 class StreamRun {
   readonly t: StreamTarget;
   readonly done: (() => void) | undefined;
-  readonly encode: (item: unknown) => Chunk;
   sink: Sink;
   coding: SinkCoding | undefined = undefined;
   iterator: Iterator<unknown> | AsyncIterator<unknown> | undefined = undefined;
-  sync = false;
+  flags = 0;
 
   // The batch: text and bytes produced back to back, written together.
   text = "";
   parts: Chunk[] | undefined = undefined;
   size = 0;
-  scheduled = false;
-  blocked = false;
-  readonly flushBound: () => void;
 
-  headSent = false;
-  /** A `next()` of the source is pending: its producer may be stuck in an await. */
-  inFlight = false;
   /** Set from outside (client gone, shutdown): the writer stops waiting for anything. */
   stop: Stop | undefined = undefined;
-  /** The end is being written (completion, error): a stop can no longer change it. */
-  ending = false;
-  /** How the stream came out is known: what is left is closing it down. */
-  settled = false;
-  /** Everything is over: no write may happen any more. */
-  closed = false;
 
   // The keepalive: one timer per stream, re-armed only when nothing was written for the interval.
   readonly interval: number;
-  readonly ping: Chunk | undefined;
   timer: ReturnType<typeof setTimeout> | undefined = undefined;
   lastWrite = 0;
+
+  /** The source answers `next()` synchronously. */
+  get sync(): boolean {
+    return (this.flags & SYNC) !== 0;
+  }
+  set sync(on: boolean) {
+    this.flags = on ? this.flags | SYNC : this.flags & ~SYNC;
+  }
+  /** A flush of the batch is deferred already. */
+  get scheduled(): boolean {
+    return (this.flags & SCHEDULED) !== 0;
+  }
+  set scheduled(on: boolean) {
+    this.flags = on ? this.flags | SCHEDULED : this.flags & ~SCHEDULED;
+  }
+  /** A write answered that the consumer is full. */
+  get blocked(): boolean {
+    return (this.flags & BLOCKED) !== 0;
+  }
+  set blocked(on: boolean) {
+    this.flags = on ? this.flags | BLOCKED : this.flags & ~BLOCKED;
+  }
+  get headSent(): boolean {
+    return (this.flags & HEAD_SENT) !== 0;
+  }
+  set headSent(on: boolean) {
+    this.flags = on ? this.flags | HEAD_SENT : this.flags & ~HEAD_SENT;
+  }
+  /** A `next()` of the source is pending: its producer may be stuck in an await. */
+  get inFlight(): boolean {
+    return (this.flags & IN_FLIGHT) !== 0;
+  }
+  set inFlight(on: boolean) {
+    this.flags = on ? this.flags | IN_FLIGHT : this.flags & ~IN_FLIGHT;
+  }
+  /** The end is being written (completion, error): a stop can no longer change it. */
+  get ending(): boolean {
+    return (this.flags & ENDING) !== 0;
+  }
+  set ending(on: boolean) {
+    this.flags = on ? this.flags | ENDING : this.flags & ~ENDING;
+  }
+  /** How the stream came out is known: what is left is closing it down. */
+  get settled(): boolean {
+    return (this.flags & SETTLED) !== 0;
+  }
+  set settled(on: boolean) {
+    this.flags = on ? this.flags | SETTLED : this.flags & ~SETTLED;
+  }
+  /** Everything is over: no write may happen any more. */
+  get closed(): boolean {
+    return (this.flags & CLOSED) !== 0;
+  }
+  set closed(on: boolean) {
+    this.flags = on ? this.flags | CLOSED : this.flags & ~CLOSED;
+  }
 
   constructor(t: StreamTarget, done: (() => void) | undefined) {
     this.t = t;
     this.done = done;
     this.sink = t.sink;
-    this.encode = t.body.encode;
-    this.flushBound = () => this.flush();
-    const keepalive = t.body.heartbeat;
-    const ms = keepalive?.intervalMs ?? 0;
+    const ms = t.body.heartbeat?.intervalMs ?? 0;
     this.interval = ms > 0 && Number.isFinite(ms) ? Math.min(ms, MAX_DELAY) : 0;
-    this.ping = keepalive?.frame;
   }
 
   start(): void {
@@ -316,7 +371,11 @@ class StreamRun {
     const stats = t.app.stats.streams;
     stats.started++;
     stats.active++;
-    t.signal.addEventListener("abort", this);
+    if (t.watch !== undefined) t.watch(this);
+    else {
+      this.onAbort = () => this.halted("aborted");
+      t.signal.addEventListener("abort", this.onAbort);
+    }
     if (t.body.endAtShutdown) t.closing?.add(this);
     const body = t.body;
     try {
@@ -339,6 +398,9 @@ class StreamRun {
     }
     void this.pump();
   }
+
+  /** The abort listener, when the engine has no `watch`. */
+  onAbort: (() => void) | undefined = undefined;
 
   /** The request's signal aborted: the client left. */
   handleEvent(): void {
@@ -374,7 +436,8 @@ class StreamRun {
     } finally {
       this.closed = true;
       this.clearTimer();
-      t.signal.removeEventListener("abort", this);
+      if (t.watch !== undefined) t.watch(undefined);
+      else if (this.onAbort !== undefined) t.signal.removeEventListener("abort", this.onAbort);
       t.closing?.delete(this);
       this.coding?.destroy();
       await this.closeSource();
@@ -445,7 +508,7 @@ class StreamRun {
   async pump(): Promise<void> {
     const t = this.t;
     const sink = this.sink;
-    const encode = this.encode;
+    const encode = t.body.encode;
     const sync = this.sync;
     const iterator = this.iterator!;
     if (!this.headSent) {
@@ -485,7 +548,7 @@ class StreamRun {
           // loop — also through backpressure, since a socket that takes a write at once emits its
           // "drain" from process.nextTick — and other requests, timers and shutdown would starve.
           // One turn per full batch (64 KiB) lets them in at a negligible cost.
-          await new Promise<void>((resolve) => sink.defer(resolve));
+          await new Promise<void>((resolve) => sink.defer(resolve, undefined));
           if (this.stop !== undefined) return;
         }
         if (this.blocked) {
@@ -498,7 +561,7 @@ class StreamRun {
           // An item produced after an idle moment goes out at once; items produced back to back
           // (within the same turn of the event loop) join it first.
           this.scheduled = true;
-          sink.defer(this.flushBound);
+          sink.defer(flushRun, this);
         }
         let r: IteratorResult<unknown>;
         if (sync) r = (iterator as Iterator<unknown>).next();
@@ -607,7 +670,7 @@ class StreamRun {
     // Held up by backpressure, or a batch about to go out: the connection is not idle.
     if (!this.blocked && this.size === 0) {
       this.lastWrite = now();
-      if (!this.sink.write(this.ping!)) this.blocked = true;
+      if (!this.sink.write(this.t.body.heartbeat!.frame)) this.blocked = true;
     }
     this.timer = setTimeout(onIdle, this.interval, this);
   }
@@ -626,6 +689,11 @@ class StreamRun {
  */
 function now(): number {
   return Math.floor(performance.now());
+}
+
+/** A batch's deferred flush: a plain function given its stream, no closure per stream. */
+function flushRun(run: StreamRun): void {
+  run.flush();
 }
 
 /** The keepalive timer's callback: a plain function given its stream, no closure per stream. */

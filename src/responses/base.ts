@@ -73,7 +73,7 @@ export abstract class SluiceResponse {
    * to apply a content coding. Engines send `encodedBody(response)`, never `body()` alone.
    * @internal
    */
-  encodeBody?: (body: Body) => Body;
+  declare encodeBody?: (body: Body) => Body;
 
   /**
    * On a 304: what the 200 it stands for would have carried (its content headers and length), so a
@@ -81,7 +81,10 @@ export abstract class SluiceResponse {
    * FileResponse; read by `sluice/compress`.
    * @internal
    */
-  represents?: { readonly headers: Readonly<Record<string, string>>; readonly length: number };
+  declare represents?: {
+    readonly headers: Readonly<Record<string, string>>;
+    readonly length: number;
+  };
 
   /**
    * Resolves what this response needs to know about the request before it can be sent (a file's

@@ -62,8 +62,11 @@ export interface Sink {
    * while the producer was idle: a consumer that has drained since is idle, and gets its ping.
    */
   ready(): boolean;
-  /** Runs `fn` once pending I/O callbacks have run (setImmediate on Node). */
-  defer(fn: () => void): void;
+  /**
+   * Runs `fn(arg)` once pending I/O callbacks have run (setImmediate on Node). The argument lets a
+   * caller pass one function for all its streams instead of a closure per stream.
+   */
+  defer<A>(fn: (arg: A) => void, arg: A): void;
 }
 
 /**

@@ -108,6 +108,32 @@ export class EncodedEvent<T = unknown> {
   }
 }
 
+/**
+ * Frames one item of an event stream: a ServerSentEvent (its fields framed when it was made), an
+ * EncodedEvent (its bytes), or plain data; `check` validates the data when a schema applies.
+ */
+function encodeItem(item: unknown, check?: (data: unknown) => unknown): Chunk {
+  if (typeof item === "object" && item !== null) {
+    if (item instanceof ServerSentEvent) {
+      // Checked and its fields framed when it was made: only the data lines are added here.
+      const data = item.data;
+      const head = (item as unknown as Record<symbol, string>)[HEAD]!;
+      if (data === undefined) return head + "\n";
+      return head + frameData(check === undefined ? data : check(data));
+    }
+    if (item instanceof EncodedEvent) return item.bytes;
+    if (ServerSentEvent.is(item)) {
+      // Made by another copy of Sluice: checked again here.
+      const data = (item as ServerSentEvent).data;
+      return formatEvent(
+        check === undefined || data === undefined ? item : { ...item, data: check(data) },
+      );
+    }
+  }
+  // Plain data: framed straight from the value, no event object made for it.
+  return formatData(check === undefined ? item : check(item));
+}
+
 /** Options of an SSE response. */
 export interface SSEInit<T>
   extends Omit<StreamInit<T | ServerSentEvent<T> | EncodedEvent<T>>, "mediaType"> {
@@ -143,9 +169,14 @@ export class SSEResponse<T = unknown> extends StreamingResponse<
   /** Each event's data is validated against it before it is sent. */
   schema: StandardSchemaV1<unknown, T> | undefined;
   /** Tells an event stream from other streams, also in types. */
-  readonly format = "sse" as const;
+  get format(): "sse" {
+    return "sse";
+  }
+
   /** The methods that may answer with an event stream. */
-  readonly allowedMethods: readonly string[] = SSE_METHODS;
+  get allowedMethods(): readonly string[] {
+    return SSE_METHODS;
+  }
 
   constructor(source: StreamSource<T | ServerSentEvent<T> | EncodedEvent<T>>, init?: SSEInit<T>) {
     super(source, init, "text/event-stream; charset=utf-8");
@@ -158,30 +189,10 @@ export class SSEResponse<T = unknown> extends StreamingResponse<
 
   protected override encoder(): Encoder<T | ServerSentEvent<T> | EncodedEvent<T>> {
     const schema = this.schema;
-    const check = schema
-      ? (data: unknown) => validateSync(schema, data, "SSE event data")
-      : undefined;
-    return (item): Chunk => {
-      if (typeof item === "object" && item !== null) {
-        if (item instanceof ServerSentEvent) {
-          // Checked and its fields framed when it was made: only the data lines are added here.
-          const data = item.data;
-          const head = (item as unknown as Record<symbol, string>)[HEAD]!;
-          if (data === undefined) return head + "\n";
-          return head + frameData(check === undefined ? data : check(data));
-        }
-        if (item instanceof EncodedEvent) return item.bytes;
-        if (ServerSentEvent.is(item)) {
-          // Made by another copy of Sluice: checked again here.
-          const data = (item as ServerSentEvent).data;
-          return formatEvent(
-            check === undefined || data === undefined ? item : { ...item, data: check(data) },
-          );
-        }
-      }
-      // Plain data: framed straight from the value, no event object made for it.
-      return formatData(check === undefined ? item : check(item));
-    };
+    // Without a schema, one function for every stream: no closure held per stream.
+    if (schema === undefined) return encodeItem;
+    const check = (data: unknown) => validateSync(schema, data, "SSE event data");
+    return (item) => encodeItem(item, check);
   }
 
   protected override get headersFirst(): boolean {

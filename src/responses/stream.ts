@@ -15,6 +15,14 @@ export interface StreamInit<T> extends ResponseInit<ContentfulStatus> {
   onError?: (error: unknown) => T | undefined;
 }
 
+/** A raw stream's item: a string or bytes, sent as they are (one function for every stream). */
+function rawChunk(item: unknown): Chunk {
+  if (typeof item === "string" || item instanceof Uint8Array) return item;
+  throw new TypeError(
+    `a StreamingResponse chunk must be a string or a Uint8Array, got ${typeof item}`,
+  );
+}
+
 /**
  * The base of every streaming response: a source of items, sent as they are produced with
  * chunked transfer (HTTP/1.1) or until close (HTTP/1.0), never with Content-Length. Subclasses add
@@ -58,12 +66,7 @@ export class StreamingResponse<T = Chunk> extends SluiceResponse {
    * and Uint8Arrays only; subclasses frame their items here.
    */
   protected encoder(): Encoder<T> {
-    return (item) => {
-      if (typeof item === "string" || item instanceof Uint8Array) return item;
-      throw new TypeError(
-        `a StreamingResponse chunk must be a string or a Uint8Array, got ${typeof item}`,
-      );
-    };
+    return rawChunk as Encoder<T>;
   }
 
   /** Whether the headers go out before the first item (SSE does this). */

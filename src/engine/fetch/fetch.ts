@@ -8,6 +8,12 @@ import { type FetchInfo, FetchRequest } from "./request.ts";
 
 const encoder = new TextEncoder();
 
+// setTimeout(0) is the portable "after pending I/O" on runtimes without setImmediate.
+const defer: Sink["defer"] =
+  typeof setImmediate === "function"
+    ? (fn, arg) => setImmediate(fn, arg)
+    : (fn, arg) => setTimeout(fn, 0, arg);
+
 /**
  * Answers a web Request with a web Response: the engine for Bun, Deno, Workers and in-memory tests.
  * Streams become a ReadableStream pulled with backpressure; cancelling it is a disconnect.
@@ -154,8 +160,7 @@ function streamToWeb(
         }),
       ready: () => closed || (controller.desiredSize ?? 0) > 0,
       // setTimeout(0) is the portable "after pending I/O" on runtimes without setImmediate.
-      defer:
-        typeof setImmediate === "function" ? (fn) => setImmediate(fn) : (fn) => setTimeout(fn, 0),
+      defer,
     };
     const done = runStream({
       ...exchange,

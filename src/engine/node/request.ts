@@ -14,6 +14,8 @@ export class NodeRequest extends SluiceRequest<any> {
   readonly url: string;
   #controller: AbortController | undefined;
   #aborted: unknown;
+  /** @internal told when the request aborts: the writer of its stream (see pump.ts `watch`) */
+  watcher: { handleEvent(): void } | undefined = undefined;
   /** @internal links of the server's list of requests in flight (see serve.ts) */
   prev: NodeRequest | undefined = undefined;
   /** @internal */
@@ -47,6 +49,7 @@ export class NodeRequest extends SluiceRequest<any> {
     if (this.#aborted !== undefined) return;
     this.#aborted = reason;
     this.#controller?.abort(reason);
+    this.watcher?.handleEvent();
   }
 
   get aborted(): boolean {
