@@ -59,6 +59,7 @@ export interface CeilingFigures {
   ndjsonAsync: number;
   sseAsync: number;
   cpu: { ndjsonAsync: number; sseAsync: number };
+  writer: { ndjson: number; sse: number; cpu: { ndjson: number; sse: number } };
 }
 
 /** The targets of issue 15, each with what was measured: throughput and server CPU alike. */
@@ -172,7 +173,7 @@ export function renderQuick(results: Results, ceiling: CeilingFigures): string {
   });
   lines.push(
     "",
-    `Ceiling (async generator → lines, batched, no I/O, one core): NDJSON ${fmt.M(ceiling.ndjsonAsync)} items/s (CPU ${fmt.us(1e6 / ceiling.cpu.ndjsonAsync)}/item), SSE ${fmt.M(ceiling.sseAsync)} (CPU ${fmt.us(1e6 / ceiling.cpu.sseAsync)}/item). CPU ratios read "how many times less CPU Sluice needs" (above 1 is better).`,
+    `Ceiling (async generator → lines, batched, no I/O, one core): NDJSON ${fmt.M(ceiling.ndjsonAsync)} items/s (CPU ${fmt.us(1e6 / ceiling.cpu.ndjsonAsync)}/item), SSE ${fmt.M(ceiling.sseAsync)} (CPU ${fmt.us(1e6 / ceiling.cpu.sseAsync)}/item). Sluice's writer on the contract's producers, no I/O, in turns with it: NDJSON ${fmt.M(ceiling.writer.ndjson)} (CPU ${fmt.us(1e6 / ceiling.writer.cpu.ndjson)}/item, ${(ceiling.writer.cpu.ndjson / ceiling.cpu.ndjsonAsync).toFixed(2)}× the ceiling), SSE ${fmt.M(ceiling.writer.sse)} (CPU ${fmt.us(1e6 / ceiling.writer.cpu.sse)}/item, ${(ceiling.writer.cpu.sse / ceiling.cpu.sseAsync).toFixed(2)}× the ceiling; ${(ceiling.writer.cpu.sse / ceiling.writer.cpu.ndjson).toFixed(2)}× its own NDJSON). CPU ratios read "how many times less CPU Sluice needs" (above 1 is better).`,
     "",
     ...targetRows(results, ceiling),
   );

@@ -64,6 +64,68 @@ async function encodeAsync(n: number, frame: (i: number) => string): Promise<Rat
   return [n / seconds, n / cpu];
 }
 
+/**
+ * Sluice's own writer with no I/O: the contract app's producers (an async generator of `{i, sq}`,
+ * and of `sse({id, event, data})` for SSE) through `runStream` into a sink that turns each batch
+ * into bytes and drops it. Beside the ceiling, in the same process, it shows what the writer adds
+ * to the encoding itself; what a server adds beyond it is I/O.
+ */
+async function writer(n: number, kind: "ndjson" | "sse"): Promise<Rate> {
+  const { emptyStats } = await import("../../src/core/port.ts");
+  const { FetchRequest } = await import("../../src/engine/fetch/request.ts");
+  const { runStream } = await import("../../src/engine/pump.ts");
+  const { NDJSONResponse, SSEResponse, sse, TextResponse } = await import("../../src/index.ts");
+  const response =
+    kind === "ndjson"
+      ? new NDJSONResponse(
+          (async function* () {
+            for (let i = 0; i < n; i++) yield { i, sq: i * i };
+          })(),
+        )
+      : new SSEResponse(
+          (async function* () {
+            for (let i = 0; i < n; i++) yield sse({ id: i, event: "tick", data: { i, sq: i * i } });
+          })(),
+        );
+  const request = new FetchRequest(new Request("http://localhost/"));
+  let bytes = 0;
+  const c0 = cpuNow();
+  const t0 = performance.now();
+  await runStream({
+    app: {
+      handle: () => Promise.reject(new Error("unused")),
+      errorResponse: () => new TextResponse("error"),
+      report: (error) => {
+        throw error;
+      },
+      stats: emptyStats(),
+    },
+    request,
+    response,
+    body: response.body() as never,
+    head: false,
+    signal: request.signal,
+    sink: {
+      write(chunk) {
+        bytes += Buffer.from(chunk).length;
+        return true;
+      },
+      drained: () => Promise.resolve(),
+      ready: () => true,
+      defer: (fn, arg) => setImmediate(fn, arg),
+    },
+    sendHead() {},
+    finish() {},
+    truncate() {},
+    replace() {},
+    abort() {},
+  });
+  const seconds = (performance.now() - t0) / 1000;
+  const cpu = cpuNow() - c0;
+  if (bytes === 0) throw new Error("nothing written");
+  return [n / seconds, n / cpu];
+}
+
 const ndjsonFrame = (i: number) => JSON.stringify({ i, sq: i * i }) + "\n";
 const sseFrame = (i: number) =>
   `event: tick\nid: ${i}\ndata: ${JSON.stringify({ i, sq: i * i })}\n\n`;
@@ -76,6 +138,8 @@ export interface Ceiling {
   sseAsync: number;
   /** Items per second of CPU time (best of three), for comparison with a server's CPU per item. */
   cpu: { ndjson: number; sse: number; ndjsonAsync: number; sseAsync: number };
+  /** Sluice's writer with no I/O (see `writer`), items per second of wall time and of CPU. */
+  writer: { ndjson: number; sse: number; cpu: { ndjson: number; sse: number } };
 }
 
 /** Measures the ceiling in a child process on the server CPU. */
@@ -101,19 +165,30 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const ndjson = best([0, 1, 2].map(() => encode(n, ndjsonFrame)));
   const sse = best([0, 1, 2].map(() => encode(n, sseFrame)));
   await encodeAsync(100_000, ndjsonFrame); // warm-up
-  const asyncRuns = async (frame: (i: number) => string) => {
-    const runs: Rate[] = [];
-    for (let k = 0; k < 3; k++) runs.push(await encodeAsync(n, frame));
-    return best(runs);
-  };
-  const ndjsonAsync = await asyncRuns(ndjsonFrame);
-  const sseAsync = await asyncRuns(sseFrame);
+  // The ceiling and the writer take turns, so that a busy machine weighs on both alike.
+  const ndRuns: Rate[] = [];
+  const sseRuns: Rate[] = [];
+  const ndWriter: Rate[] = [];
+  const sseWriter: Rate[] = [];
+  await writer(100_000, "ndjson"); // warm-up
+  await writer(100_000, "sse");
+  for (let k = 0; k < 3; k++) {
+    ndRuns.push(await encodeAsync(n, ndjsonFrame));
+    ndWriter.push(await writer(n, "ndjson"));
+    sseRuns.push(await encodeAsync(n, sseFrame));
+    sseWriter.push(await writer(n, "sse"));
+  }
+  const ndjsonAsync = best(ndRuns);
+  const sseAsync = best(sseRuns);
+  const nw = best(ndWriter);
+  const sw = best(sseWriter);
   const ceiling: Ceiling = {
     ndjson: ndjson[0],
     sse: sse[0],
     ndjsonAsync: ndjsonAsync[0],
     sseAsync: sseAsync[0],
     cpu: { ndjson: ndjson[1], sse: sse[1], ndjsonAsync: ndjsonAsync[1], sseAsync: sseAsync[1] },
+    writer: { ndjson: nw[0], sse: sw[0], cpu: { ndjson: nw[1], sse: sw[1] } },
   };
   process.stdout.write(JSON.stringify(ceiling));
 }

@@ -94,9 +94,13 @@ export async function serve(app: AppPort, options: ServeOptions = {}): Promise<R
       answer.then((response) => send(app, req, res, response, streams));
     else send(app, req, res, answer, streams);
   });
+  // One listener for every connection's close (no closure or once-wrapper per connection).
+  function onSocketClose(this: Socket): void {
+    sockets.delete(this);
+  }
   server.on("connection", (socket: Socket) => {
     sockets.add(socket);
-    socket.once("close", () => sockets.delete(socket));
+    socket.on("close", onSocketClose);
   });
   if (options.keepAliveTimeout !== undefined) server.keepAliveTimeout = options.keepAliveTimeout;
   server.on("clientError", (err: NodeJS.ErrnoException, socket) => {
