@@ -118,7 +118,6 @@ async function writer(n: number, kind: "ndjson" | "sse"): Promise<Rate> {
     finish() {},
     truncate() {},
     replace() {},
-    abort() {},
   });
   const seconds = (performance.now() - t0) / 1000;
   const cpu = cpuNow() - c0;

@@ -16,6 +16,11 @@ class FakeRequest extends SluiceRequest<any> {
   readonly ip = undefined;
   readonly controller = new AbortController();
   readonly signal = this.controller.signal;
+  onAbort: (() => void) | undefined;
+  abort(reason: unknown): void {
+    this.onAbort?.();
+    this.controller.abort(reason);
+  }
   header(): string | undefined {
     return undefined;
   }
@@ -74,11 +79,8 @@ function target(
     finish: () => events.push("finish"),
     truncate: () => events.push("truncate"),
     replace: () => events.push("replace"),
-    abort: (reason) => {
-      events.push("abort");
-      request.controller.abort(reason);
-    },
   };
+  request.onAbort = () => events.push("abort");
   return { t, request, events, written, reports, stats, drain: () => drain?.() };
 }
 

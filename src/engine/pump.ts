@@ -188,11 +188,6 @@ export interface StreamTarget extends StreamExchange {
   truncate(): void;
   /** Answers with this error response instead: nothing has been sent yet. */
   replace(error: unknown): void;
-  /**
-   * Aborts the request's signal, so that the producer's own waits end: called after a stream was
-   * ended at shutdown, since the client has not left and nothing else would abort it.
-   */
-  abort(reason: unknown): void;
 }
 
 /** Why the writer stopped waiting before the stream ended by itself. */
@@ -214,7 +209,7 @@ const MAX_DELAY = 2_147_483_647;
  * out whole. Resolves once all of that is over.
  *
  * @example
- * await runStream({ ...streamExchange(app, req, response, body, head, closing), sink, sendHead, finish, truncate, replace, abort });
+ * await runStream({ ...streamExchange(app, req, response, body, head, closing), sink, sendHead, finish, truncate, replace });
  */
 export function runStream(t: StreamTarget): Promise<void> {
   return new Promise<void>((resolve) => startStream(t, resolve));
@@ -249,7 +244,8 @@ export function startStream(t: StreamTarget, done?: () => void): void {
     t.sendHead();
     t.finish();
     void unstarted(t, false).then(() => {
-      t.abort(new Error("server shutting down"));
+      // The producer's own waits end (it was never pulled, but it may hold a subscription).
+      t.request.abort(new Error("server shutting down"));
       done?.();
     });
     return;
@@ -464,7 +460,9 @@ class StreamRun {
     if (!this.headSent) this.sendHead();
     this.flush();
     await this.complete();
-    t.abort(new Error("server shutting down"));
+    // The client has not left, so nothing else would abort the request's signal: abort it, so
+    // that the producer's own waits end.
+    t.request.abort(new Error("server shutting down"));
     return "aborted";
   }
 

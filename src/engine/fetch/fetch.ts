@@ -196,9 +196,6 @@ function streamToWeb(
         const problem = app.errorResponse(error, req);
         resolve(toWeb(app, req, problem, info));
       },
-      abort(reason) {
-        req.abort(reason);
-      },
     });
     info?.waitUntil?.(done);
   });

@@ -132,10 +132,6 @@ class NodeStream implements StreamTarget, Sink {
     this.res.end(this.head ? undefined : text.data);
   }
 
-  abort(reason: unknown): void {
-    this.request.abort(reason);
-  }
-
   watch(watcher: { handleEvent(): void } | undefined): void {
     this.request.watcher = watcher;
   }
