@@ -31,6 +31,10 @@ export interface RouteMatch<S> {
 /**
  * The params of every match of a route without params: one frozen object, never a fresh one.
  * Compare against it before handing params on (a request makes its own when they are read).
+ *
+ * @example
+ * const hit = table.find("GET", "/json");
+ * if (hit !== null && hit.params !== NO_PARAMS_MATCHED) req.params = hit.params;
  */
 export const NO_PARAMS_MATCHED: Readonly<Record<string, string>> = Object.freeze({});
 
