@@ -130,6 +130,10 @@ export function formatEvent(ev: SSEEvent): string {
   return ev.data === undefined ? head + "\n" : head + frameData(ev.data);
 }
 
+// The `event` line framed last, by its value.
+let lastEvent: string | undefined;
+let lastEventLine = "";
+
 /**
  * The field lines of an event before its data (comment, `event`, `id`, `retry`), for an event
  * `validateSSEEvent` has accepted: framed without checking again. A ServerSentEvent frames these
@@ -139,13 +143,22 @@ export function formatEvent(ev: SSEEvent): string {
  * frameHead({ event: "tick", id: 1 }); // "event: tick\nid: 1\n"
  */
 export function frameHead(ev: SSEEvent): string {
+  const { comment, event, id, retry } = ev;
   let frame = "";
-  if (ev.comment !== undefined) {
-    for (const line of ev.comment.split(LINE_BREAK)) frame += fieldLine("", line);
+  if (comment !== undefined) {
+    for (const line of comment.split(LINE_BREAK)) frame += fieldLine("", line);
   }
-  if (ev.event !== undefined) frame += fieldLine("event", ev.event);
-  if (ev.id !== undefined) frame += fieldLine("id", String(ev.id));
-  if (ev.retry !== undefined) frame += fieldLine("retry", String(ev.retry));
+  // One template per field rather than a helper's concatenations: this runs for every event. A
+  // stream's events mostly share their type: its line is made once and reused.
+  if (event !== undefined) {
+    if (event !== lastEvent) {
+      lastEvent = event;
+      lastEventLine = event === "" ? "event:\n" : `event: ${event}\n`;
+    }
+    frame += lastEventLine;
+  }
+  if (id !== undefined) frame += id === "" ? "id:\n" : `id: ${id}\n`;
+  if (retry !== undefined) frame += `retry: ${retry}\n`;
   return frame;
 }
 
