@@ -11,13 +11,14 @@
  *
  * Usage: node --expose-gc --min-semi-space-size=64 --max-semi-space-size=64 bench/overhead.ts [PATH] [N]
  * (default /json, 20000)
- * It serves the contract app, like the bench.
+ * It serves the contract app, like the bench (MINIMAL=1: an app with only the `/json` route).
  */
 import { EventEmitter } from "node:events";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { PerformanceObserver } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
 import { createContractApp } from "../examples/contract/app.ts";
+import { App } from "../src/index.ts";
 import { serve } from "../src/node/index.ts";
 
 const path = process.argv[2] ?? "/json";
@@ -92,7 +93,11 @@ const plain: Listener = (req, res) => {
 };
 
 const staticDir = fileURLToPath(new URL("../examples/contract/public", import.meta.url));
-const app = createContractApp({ staticDir, bigFile: fileURLToPath(import.meta.url) });
+// MINIMAL=1: an app with the one route only (no scoped middleware, templates, mounts), to tell
+// the cost of the contract app's configuration from the framework's own.
+const app = process.env.MINIMAL
+  ? new App().get("/json", () => ({ hello: "world" }))
+  : createContractApp({ staticDir, bigFile: fileURLToPath(import.meta.url) });
 app.onError(() => {});
 const server = await serve(app, { port: 0 });
 const sluice = server.server.listeners("request")[0] as Listener;
