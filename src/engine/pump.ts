@@ -585,9 +585,13 @@ class StreamRun {
         report(t, failed, "stream");
       }
       report(t, error, "stream");
-      // What was written (an error item included) leaves the coding before the cut.
-      await this.coding?.settle();
-      t.truncate();
+      try {
+        // What was written (an error item included) leaves the coding before the cut.
+        await this.coding?.settle();
+        t.truncate();
+      } catch (failed) {
+        report(t, failed, "stream");
+      }
       return this.settle("errored");
     }
     this.settle(await this.end());
