@@ -4,7 +4,9 @@
  * interleaved (round 1: A B C…, round 2: B C … A, …), one fresh server per measurement pinned to
  * CPU 0, load on CPU 1, and prints a markdown table per measure (also to results/latest.md).
  *
- * Options: --smoke (short runs, 1 round), --rounds N, --only id,id, --peers name,name.
+ * Options: --quick (the issue's rows: /json, /ndjson, /sse, /file against node:http and Fastify, one
+ * round, under two minutes, with server CPU per request/item), --smoke (short runs, 1 round),
+ * --rounds N, --only id,id, --peers name,name.
  */
 import { execFileSync, execSync } from "node:child_process";
 import { createHash } from "node:crypto";
@@ -19,11 +21,12 @@ import {
   writeFileSync,
   writeSync,
 } from "node:fs";
+import { type AddressInfo, createServer } from "node:net";
 import os from "node:os";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import type { Context, Measure } from "./lib/measure.ts";
-import { type Results, renderTable, renderTargets } from "./lib/report.ts";
+import { type Results, renderQuick, renderTable, renderTargets } from "./lib/report.ts";
 import { CLIENT_CPU, killAll, PEERS, type RunningServer, startServer } from "./lib/server.ts";
 import { measureCeiling } from "./measures/ceiling.ts";
 import { check, reference } from "./measures/check.ts";
@@ -43,6 +46,7 @@ const log = (s: string) => process.stderr.write(`${s}\n`);
 const { values: opts } = parseArgs({
   options: {
     smoke: { type: "boolean", default: false },
+    quick: { type: "boolean", default: false },
     rounds: { type: "string" },
     only: { type: "string" },
     peers: { type: "string" },
@@ -115,11 +119,23 @@ const fileSha = await new Promise<string>((resolve, reject) => {
 // --- plan -----------------------------------------------------------------------------------------
 
 const ALL: Measure[] = [json, ndjson, sse, file, slow, ttfb, idle, fanout, fanoutRedis];
-const measures = opts.only ? ALL.filter((m) => opts.only!.split(",").includes(m.id)) : ALL;
-const peers = opts.peers ? PEERS.filter((p) => opts.peers!.split(",").includes(p.name)) : PEERS;
-const rounds = Number(opts.rounds ?? (opts.smoke ? 1 : 3));
-const ctx: Context = { bigFile: BIG, bigSize: BIG_SIZE, smoke: opts.smoke! };
-const PORT = 3300;
+const QUICK_MEASURES = ["json", "ndjson", "sse", "file"];
+const QUICK_PEERS = ["sluice", "node:http", "fastify"];
+const only = opts.only?.split(",") ?? (opts.quick ? QUICK_MEASURES : undefined);
+const measures = only ? ALL.filter((m) => only.includes(m.id)) : ALL;
+const peerNames = opts.peers?.split(",") ?? (opts.quick ? QUICK_PEERS : undefined);
+const peers = peerNames ? PEERS.filter((p) => peerNames.includes(p.name)) : PEERS;
+const rounds = Number(opts.rounds ?? (opts.smoke || opts.quick ? 1 : 3));
+const ctx: Context = { bigFile: BIG, bigSize: BIG_SIZE, smoke: opts.smoke!, quick: opts.quick! };
+// A free port of our own: several sessions may run benches on one machine at once.
+const PORT = await new Promise<number>((resolve, reject) => {
+  const probe = createServer();
+  probe.once("error", reject);
+  probe.listen(0, "127.0.0.1", () => {
+    const { port } = probe.address() as AddressInfo;
+    probe.close(() => resolve(port));
+  });
+});
 const started = performance.now();
 const load0 = os.loadavg();
 
@@ -239,7 +255,7 @@ out.push(
   `|---|---|---|---|`,
   ...renderCeiling(),
   "",
-  renderTargets(results),
+  renderTargets(results, ceiling),
   "",
 );
 if (errors.length) out.push("## Errors", "", ...errors, "");
@@ -260,9 +276,10 @@ function renderCeiling(): string[] {
   ];
 }
 
+if (opts.quick) out.splice(1, 0, "", renderQuick(results, ceiling));
 const report = out.join("\n");
-// Only a full run is the latest result; smoke and partial runs go elsewhere (git-ignored).
-const partial = Boolean(opts.only || opts.peers || opts.rounds);
+// Only a full run is the latest result; quick, smoke and partial runs go elsewhere (git-ignored).
+const partial = Boolean(opts.only || opts.peers || opts.rounds || opts.quick);
 // A full run also replaces the results section of README.md.
 const README = dir("./README.md");
 if (!opts.smoke && !partial && existsSync(README)) {
@@ -278,7 +295,7 @@ if (!opts.smoke && !partial && existsSync(README)) {
 }
 process.stdout.write(report);
 mkdirSync(dir("./results"), { recursive: true });
-const name = opts.smoke ? "smoke" : partial ? "partial" : "latest";
+const name = opts.smoke ? "smoke" : opts.quick ? "quick" : partial ? "partial" : "latest";
 writeFileSync(dir(`./results/${name}.md`), report);
 log(`\nwritten to bench/results/${name}.md in ${(seconds / 60).toFixed(1)} min`);
 process.exit(errors.length ? 1 : 0);

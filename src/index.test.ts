@@ -19,6 +19,7 @@ const SURFACE: Record<string, string[]> = {
     "Channels",
     "DEFAULT_BODY_LIMIT",
     "EmptyResponse",
+    "EncodedEvent",
     "HTMLResponse",
     "HTTPError",
     "HeaderError",

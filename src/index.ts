@@ -114,6 +114,8 @@ export {
   type BufferedInit,
   BufferedResponse,
   type CookieOptions,
+  type FileBody,
+  type FileRange,
   type HeadersInit,
   type ResponseInit,
   SluiceResponse,
@@ -130,7 +132,14 @@ export {
 export { type CSVInit, CSVResponse, type CSVRow } from "./responses/csv.ts";
 export { type NDJSONInit, NDJSONResponse } from "./responses/ndjson.ts";
 export { ProblemResponse } from "./responses/problem.ts";
-export { ServerSentEvent, type SSEEvent, type SSEInit, SSEResponse, sse } from "./responses/sse.ts";
+export {
+  EncodedEvent,
+  ServerSentEvent,
+  type SSEEvent,
+  type SSEInit,
+  SSEResponse,
+  sse,
+} from "./responses/sse.ts";
 export {
   type Chunk,
   type Sink,

@@ -54,7 +54,10 @@ async function contract(channels?: Channels) {
     return app;
   };
   let app = make(channels);
-  let server: RunningServer = await serve(app, { port: 0, host: "127.0.0.1" });
+  // Streams are cut at once on close (a finite one would otherwise get the shutdown timeout to
+  // finish, and there would be nothing to resume).
+  const options = { host: "127.0.0.1", shutdownTimeout: 0 };
+  let server: RunningServer = await serve(app, { ...options, port: 0 });
   const port = server.port;
   return {
     get app() {
@@ -66,7 +69,7 @@ async function contract(channels?: Channels) {
       await server.close();
       await meanwhile?.();
       if (next) app = make(next);
-      server = await serve(app, { port, host: "127.0.0.1" });
+      server = await serve(app, { ...options, port });
     },
     close: () => server.close(),
   };

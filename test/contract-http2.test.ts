@@ -147,6 +147,24 @@ describe("the contract app over TLS (TLS_CERT, TLS_KEY)", { timeout: 60_000 }, (
       assert.equal(failed.rstCode, NGHTTP2_INTERNAL_ERROR);
       assert.equal(failed.body.toString().split("\n").length, 4);
 
+      // A producer stuck in an await that ignores the signal (/stall): a reset still ends it as
+      // aborted within 2 s, its teardown run.
+      const beforeStall = await stats(session);
+      const stall = session.request({ ":path": "/stall" }, { endStream: true });
+      stall.on("error", () => {});
+      await within(new Promise((r) => stall.once("data", r)), 3000, "the first line of /stall");
+      assert.equal((await stats(session)).streams.active, beforeStall.streams.active + 1);
+      stall.close(NGHTTP2_CANCEL);
+      const stallDeadline = Date.now() + 2000;
+      let afterStall = await stats(session);
+      while (afterStall.streams.active > beforeStall.streams.active && Date.now() < stallDeadline) {
+        await new Promise((r) => setTimeout(r, 50));
+        afterStall = await stats(session);
+      }
+      assert.equal(afterStall.streams.active, beforeStall.streams.active, "/stall still active");
+      assert.equal(afterStall.streams.aborted - beforeStall.streams.aborted, 1);
+      assert.equal(afterStall.teardowns - beforeStall.teardowns, 1);
+
       // SIGTERM: GOAWAY (NO_ERROR) first, then the open streams end, then exit 0 within 5 s.
       const sse = session.request({ ":path": "/sse?interval=100" }, { endStream: true });
       sse.on("error", () => {});
@@ -158,7 +176,9 @@ describe("the contract app over TLS (TLS_CERT, TLS_KEY)", { timeout: 60_000 }, (
       );
       app.child.kill("SIGTERM");
       assert.equal(await within(goaway, 3000, "GOAWAY"), NGHTTP2_NO_ERROR);
-      await within(streamEnded, 3000, "the event stream to end");
+      // The event stream ends cleanly (END_STREAM, no reset): an EventSource reconnects.
+      assert.equal(await within(streamEnded, 3000, "the event stream to end"), NGHTTP2_NO_ERROR);
+      assert.equal(sse.readableEnded || sse.rstCode === NGHTTP2_NO_ERROR, true);
       assert.equal(await within(app.exit, 5000, "the exit"), 0);
     } finally {
       session.destroy();

@@ -652,6 +652,41 @@ describe("RST_STREAM", () => {
   });
 });
 
+describe("a producer that ignores the signal", () => {
+  it(
+    "ends a reset stream whose producer is stuck in an await: aborted at once, teardown run",
+    BOUND,
+    async () => {
+      const app = new App().onError(() => {});
+      let teardowns = 0;
+      app.get("/stall", () =>
+        new NDJSONResponse(
+          (async function* () {
+            yield { i: 0 };
+            await new Promise<never>(() => {});
+          })(),
+        ).teardown(() => {
+          teardowns++;
+        }),
+      );
+      const server = await serve(app, { port: 0, h2c: true, shutdownTimeout: 0 });
+      const session = await h2Connect(server.url);
+      try {
+        const { stream } = await open(session, "/stall");
+        await within(new Promise((r) => stream.once("data", r)), 2000, "the first line");
+        assert.equal(app.stats.streams.active, 1);
+        stream.close(NGHTTP2_CANCEL);
+        await until(() => app.stats.streams.active === 0, 2000, "the stream to end");
+        assert.equal(app.stats.streams.aborted, 1);
+        assert.equal(teardowns, 1);
+      } finally {
+        session.destroy();
+        await server.close();
+      }
+    },
+  );
+});
+
 describe("flow control", () => {
   it("holds a stream whose reader stops while other streams on the connection move", {
     timeout: 20_000,
@@ -758,36 +793,87 @@ describe("graceful shutdown", () => {
     },
   );
 
-  it("ends open event streams at shutdown, each teardown run", BOUND, async () => {
-    const app = new App().onError(() => {});
-    let teardowns = 0;
-    app.get("/sse", (req) =>
-      new SSEResponse(
-        (async function* () {
-          for (let i = 0; ; i++) {
-            yield sse({ id: i, data: { i } });
-            await new Promise((r) => setTimeout(r, 20));
-            if (req.signal.aborted) return;
-          }
-        })(),
-      ).teardown(() => {
-        teardowns++;
-      }),
-    );
-    const server = await serveTLS(app, { shutdownTimeout: 8000 });
-    const session = await connectTLS(server);
-    try {
-      const streams = [];
-      for (let i = 0; i < 3; i++) {
-        const { stream } = await open(session, "/sse");
-        await within(new Promise((r) => stream.once("data", r)), 2000, "a first event");
-        stream.resume();
-        streams.push(stream);
+  it(
+    "ends open event streams cleanly at shutdown (END_STREAM), even stuck ones; counted aborted, teardown run",
+    BOUND,
+    async () => {
+      const app = new App().onError(() => {});
+      let teardowns = 0;
+      app.get("/sse", () =>
+        new SSEResponse(
+          (async function* () {
+            yield sse({ id: 0, data: { i: 0 } });
+            // Stuck in an await that ignores the request's signal.
+            await new Promise<never>(() => {});
+          })(),
+        ).teardown(() => {
+          teardowns++;
+        }),
+      );
+      const server = await serveTLS(app, { shutdownTimeout: 8000 });
+      const session = await connectTLS(server);
+      try {
+        const streams: ClientHttp2Stream[] = [];
+        const bodies: string[] = [];
+        for (let i = 0; i < 3; i++) {
+          const { stream } = await open(session, "/sse");
+          bodies.push("");
+          stream.setEncoding("utf8");
+          const k = i;
+          const first = new Promise((r) => stream.once("data", r));
+          stream.on("data", (d: string) => {
+            bodies[k] += d;
+          });
+          await within(first, 2000, "a first event");
+          streams.push(stream);
+        }
+        const ends = streams.map(
+          (s) => new Promise<boolean>((resolve) => s.once("end", () => resolve(true))),
+        );
+        await within(server.close(), 3000, "close() to end the event streams");
+        assert.equal(teardowns, 3);
+        assert.equal(app.stats.streams.active, 0);
+        assert.equal(app.stats.streams.aborted, 3);
+        for (const s of streams) assert.equal(await closed(s, 2000), NGHTTP2_NO_ERROR);
+        // A clean END_STREAM, after the event that was sent.
+        assert.deepEqual(await within(Promise.all(ends), 2000, "END_STREAM"), [true, true, true]);
+        for (const body of bodies) assert.match(body, /^id: 0\ndata: \{"i":0\}\n\n/);
+      } finally {
+        session.destroy();
       }
-      await within(server.close(), 3000, "close() to end the event streams");
-      assert.equal(teardowns, 3);
-      assert.equal(app.stats.streams.active, 0);
-      for (const s of streams) await closed(s, 2000);
+    },
+  );
+
+  it("gives a finite stream shutdownTimeout to finish, whole", BOUND, async () => {
+    const app = new App().onError(() => {});
+    app.get(
+      "/slow",
+      () =>
+        new NDJSONResponse(
+          (async function* () {
+            for (let i = 0; i < 5; i++) {
+              yield { i };
+              await new Promise((r) => setTimeout(r, 60));
+            }
+          })(),
+        ),
+    );
+    const server = await serve(app, { port: 0, h2c: true, shutdownTimeout: 5000 });
+    const session = await h2Connect(server.url);
+    try {
+      const { stream } = await open(session, "/slow");
+      let body = "";
+      stream.setEncoding("utf8");
+      stream.on("data", (d: string) => {
+        body += d;
+      });
+      const ended = new Promise<boolean>((resolve) => stream.once("end", () => resolve(true)));
+      await until(() => body.length > 0, 2000, "the first line");
+      await within(server.close(), 4000, "close() once the stream finished");
+      assert.equal(await within(ended, 2000, "END_STREAM"), true);
+      assert.equal(await closed(stream, 2000), NGHTTP2_NO_ERROR);
+      assert.equal(body.trim().split("\n").length, 5);
+      assert.equal(app.stats.streams.completed, 1);
     } finally {
       session.destroy();
     }

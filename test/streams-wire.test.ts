@@ -11,10 +11,12 @@ import { describe, it } from "node:test";
 import {
   App,
   CSVResponse,
+  EncodedEvent,
   type ErrorContext,
   NDJSONResponse,
   SchemaError,
   ServerSentEvent,
+  SSEFormatError,
   SSEResponse,
   type StandardSchemaV1,
   StreamingResponse,
@@ -403,7 +405,44 @@ describe("SSE through the engines", () => {
     assert.equal(new ServerSentEvent({ retry: 0 }).retry, 0);
   });
 
+  it("sends the fields an event was checked with, even if they are changed afterwards", async () => {
+    const ev = sse({ event: "tick", id: 1, data: "d" });
+    // Fields are readonly in the types; plain JavaScript can still write them.
+    (ev as { event?: string }).event = "x\nevent: evil";
+    const app = new App();
+    app.get("/sse", () => new SSEResponse([ev], { keepalive: false }));
+    const res = await app.fetch(new Request("http://localhost/sse"));
+    assert.equal(await res.text(), "event: tick\nid: 1\ndata: d\n\n");
+  });
+
   for (const mode of MODES) {
+    it(
+      `sends an EncodedEvent's bytes as they are, from any number of responses (${mode})`,
+      BOUND,
+      async () => {
+        const { app } = quietApp();
+        const shared = new EncodedEvent({ id: 3, event: "news", data: { n: 3 } });
+        app.get(
+          "/sse",
+          () => new SSEResponse<unknown>([sse({ data: "first" }), shared], { keepalive: false }),
+        );
+        const client = testClient(app, mode);
+        try {
+          for (let k = 0; k < 2; k++) {
+            const got = [];
+            for await (const ev of events(await client.fetch("/sse"))) got.push(ev);
+            assert.deepEqual(got, [
+              { event: "message", data: "first", id: "" },
+              { event: "news", data: '{"n":3}', id: "3" },
+            ]);
+          }
+          assert.throws(() => new EncodedEvent({ event: "a\nb", data: 1 }), SSEFormatError);
+        } finally {
+          await client.close();
+        }
+      },
+    );
+
     it(`never frames an injected field yielded as a plain event (${mode})`, BOUND, async () => {
       const { app, errors } = quietApp();
       app.get(

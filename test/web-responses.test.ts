@@ -144,7 +144,12 @@ for (const mode of MODES) {
         const { context } = await heard;
         assert.equal(context.phase, "stream");
         await until(() => log.includes("teardown /web-error"), 2000, "the teardown");
-        assert.equal(app.stats.streams.errored, before.errored + 1);
+        // The counters move once the teardown has run: wait for them, not for the hook.
+        await until(
+          () => app.stats.streams.errored === before.errored + 1,
+          2000,
+          "an errored stream",
+        );
         await new Promise((r) => setTimeout(r, 50));
         assert.deepEqual(log, ["teardown /web-error"]);
       },

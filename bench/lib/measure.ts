@@ -15,6 +15,8 @@ export interface Context {
   bigSize: number;
   /** Short runs for development (`--smoke`). */
   smoke: boolean;
+  /** One round of the issue's rows, in under two minutes (`--quick`). */
+  quick: boolean;
 }
 
 export interface Measure {
@@ -40,6 +42,7 @@ export const fmt = {
   mib: (v: number) => (Number.isNaN(v) ? "–" : `${(v / 1048576).toFixed(1)} MiB`),
   kib: (v: number) => (Number.isNaN(v) ? "–" : `${(v / 1024).toFixed(1)} KiB`),
   ms: (v: number) => (Number.isNaN(v) ? "–" : `${v.toFixed(2)} ms`),
+  us: (v: number) => (Number.isNaN(v) ? "–" : `${v.toFixed(2)} µs`),
 };
 
 export const PEAK_RSS: Metric = {

@@ -41,8 +41,12 @@ export interface RunningServer {
   pid: number;
   port: number;
   url: string;
+  /** Runs full garbage collections in the server (see lib/gc-on-signal.ts); resolves after them. */
+  gc(): Promise<void>;
   stop(): Promise<void>;
 }
+
+const GC_PRELOAD = here("./gc-on-signal.ts");
 
 /** Starts a peer's server on CPU 0 and resolves once it listens (10 s at most). */
 export async function startServer(
@@ -59,6 +63,9 @@ export async function startServer(
       'ulimit -n "$(ulimit -Hn)"; exec taskset -c "$SERVER_CPU" "$@"',
       "bash",
       process.execPath,
+      "--expose-gc",
+      "--import",
+      GC_PRELOAD,
       ...extraArgs,
       peer.file,
     ],
@@ -104,6 +111,22 @@ export async function startServer(
     pid,
     port,
     url: `http://${HOST}:${port}`,
+    gc() {
+      return new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => {
+          child.stdout.off("data", seen);
+          reject(new Error(`${peer.name}: no "gc done" in 10 s`));
+        }, 10_000);
+        const seen = (d: Buffer) => {
+          if (!String(d).includes("gc done")) return;
+          clearTimeout(timer);
+          child.stdout.off("data", seen);
+          resolve();
+        };
+        child.stdout.on("data", seen);
+        child.kill("SIGUSR2");
+      });
+    },
     async stop() {
       if (child.exitCode !== null || child.signalCode !== null) return;
       const exited = new Promise((r) => child.once("exit", r));

@@ -55,16 +55,18 @@ export const idle: Measure = {
   primary: { key: "deliverMs", label: "deliver to all", better: "lower", format: fmt.ms },
   secondary: [
     { key: "perConn", label: "RSS/conn", better: "lower", format: fmt.kib },
+    { key: "perConnHeld", label: "RSS/conn after GC", better: "lower", format: fmt.kib },
     { key: "rssAll", label: "RSS at 10k", better: "lower", format: fmt.mib },
     { key: "connectS", label: "connect 10k", better: "lower", format: (v) => `${v.toFixed(1)} s` },
   ],
   notes:
-    'Bench-only routes on every server: `/sse-hub` (an `event: ready` at once, then one `tick` per broadcast, keepalive comments) and `/broadcast` (pushes the next tick to every open `/sse-hub`, answers `{"sent":N}`). RSS per connection = (RSS with all connections open − RSS before) / N. Delivery: median of 3 broadcasts.',
+    'Bench-only routes on every server: `/sse-hub` (an `event: ready` at once, then one `tick` per broadcast, keepalive comments) and `/broadcast` (pushes the next tick to every open `/sse-hub`, answers `{"sent":N}`). RSS per connection = (RSS with all connections open − RSS before) / N, read as it is (garbage of opening them included) and after full GCs in the server (what the connections hold; every server runs with `--expose-gc` and lib/gc-on-signal.ts, and the "before" is read after GCs too). Delivery: median of 3 broadcasts.',
   async run(server, ctx) {
     const total = ctx.smoke ? 2000 : 10_000;
     const workers = [new Worker(WORKER), new Worker(WORKER)];
     try {
       await Promise.all(workers.map((w) => w.next("up", 10_000)));
+      await server.gc();
       const before = rss(server.pid);
       const t0 = performance.now();
       const connected = workers.map((w) => w.next("connected", 120_000));
@@ -86,10 +88,19 @@ export const idle: Measure = {
       }
       await new Promise((r) => setTimeout(r, 1000));
       const rssAll = rss(server.pid);
+      // The same after full GCs: what the connections hold, not the garbage of opening them.
+      await server.gc();
+      const rssHeld = rss(server.pid);
       const times: number[] = [];
       await broadcastOnce(server, workers, total); // warm-up
       for (let k = 0; k < BROADCASTS; k++) times.push(await broadcastOnce(server, workers, total));
-      return { deliverMs: median(times), perConn: (rssAll - before) / total, rssAll, connectS };
+      return {
+        deliverMs: median(times),
+        perConn: (rssAll - before) / total,
+        perConnHeld: (rssHeld - before) / total,
+        rssAll,
+        connectS,
+      };
     } finally {
       for (const w of workers) {
         w.send({ type: "close" });

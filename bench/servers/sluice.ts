@@ -22,17 +22,19 @@ if (process.env.REDIS_URL) {
 }
 const app = createContractApp({ staticDir, bigFile: BIG_FILE, channels });
 
-app.get("/sse-hub", (req) => {
-  const signal = req.signal;
-  return new SSEResponse<unknown>(
-    (async function* (): AsyncGenerator<ServerSentEvent<unknown>> {
-      yield sse(READY);
-      for await (const item of hub.stream(signal))
-        yield sse({ id: item.i, event: "tick", data: item });
-    })(),
-    { keepalive: int(req.query.keepalive, 15000) },
-  );
-});
+/** One subscriber's events: declared once, like raw.ts's helpers, not as a function per request. */
+async function* hubEvents(signal: AbortSignal): AsyncGenerator<ServerSentEvent<unknown>> {
+  yield sse(READY);
+  for await (const item of hub.stream(signal)) yield sse({ id: item.i, event: "tick", data: item });
+}
+
+app.get(
+  "/sse-hub",
+  (req) =>
+    new SSEResponse<unknown>(hubEvents(req.signal), {
+      keepalive: int(req.query.keepalive, 15000),
+    }),
+);
 
 app.get("/broadcast", () => ({ sent: hub.broadcast() }));
 

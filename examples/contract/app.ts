@@ -204,6 +204,19 @@ export function createContractApp(options: ContractOptions): App {
       })(),
     );
   });
+  // A producer stuck in an await that ignores the request's signal: when the client leaves, the
+  // writer stops waiting for it (aborted, teardown run); its own finally would run only if the
+  // await ever settled, and it never does.
+  app.get(
+    "/stall",
+    () =>
+      new NDJSONResponse(
+        (async function* () {
+          yield { i: 0 };
+          await new Promise<never>(() => {});
+        })(),
+      ),
+  );
   app.get(
     "/sse",
     {

@@ -242,7 +242,8 @@ function encode(
     if (head) return HEAD_BODY;
     return { kind: "bytes", data: coding.bytes(body.data, level) };
   }
-  return compressedStream(body, coding, level);
+  // A file is compressed as the stream of its chunks.
+  return compressedStream(body.kind === "file" ? body.stream() : body, coding, level);
 }
 
 /** Whether the response is one a coding may be applied to, leaving its size aside. */

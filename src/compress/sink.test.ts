@@ -21,7 +21,8 @@ function recordingSink(): Sink & { out: Buffer[]; full: boolean; release(): void
         if (!sink.full) return resolve();
         wake = resolve;
       }),
-    defer: (fn: () => void) => setImmediate(fn),
+    ready: () => !sink.full,
+    defer: <A>(fn: (arg: A) => void, arg: A) => setImmediate(fn, arg),
     release() {
       sink.full = false;
       wake?.();

@@ -70,7 +70,8 @@ export function codingSink(inner: Sink, stream: CodingStream, flushKind: number)
         await inner.drained();
       }
     },
-    defer: (fn) => inner.defer(fn),
+    ready: () => flushing === 0 && (!blocked || inner.ready()),
+    defer: (fn, arg) => inner.defer(fn, arg),
     settle: idle,
     finish(): Promise<boolean> {
       if (failed || gone) return Promise.resolve(false);

@@ -1,5 +1,11 @@
 import { HTTPError } from "../http/errors.ts";
-import { decodePath, readSegments, underPrefix } from "../http/paths.ts";
+import {
+  decodePath,
+  isPlainPath,
+  plainPathUnder,
+  readSegments,
+  underPrefix,
+} from "../http/paths.ts";
 import type { SluiceRequest } from "../http/request.ts";
 import type { TemplateEngine } from "../http/templates.ts";
 import type { SluiceResponse } from "../responses/base.ts";
@@ -16,7 +22,7 @@ import {
   emptyStats,
   type StreamStats,
 } from "./port.ts";
-import { cutPrefix, type RouteMatch, RouteTable } from "./router.ts";
+import { cutPrefix, NO_PARAMS_MATCHED, type RouteMatch, RouteTable } from "./router.ts";
 import {
   type Handler,
   METHODS,
@@ -35,7 +41,10 @@ type AnyHandler = (req: SluiceRequest<any>) => unknown;
 
 /** What the route table holds: a route, or a mount under a prefix. */
 type Entry =
-  | { readonly kind: "route"; readonly run: (req: SluiceRequest<any>) => Promise<SluiceResponse> }
+  | {
+      readonly kind: "route";
+      readonly run: (req: SluiceRequest<any>) => SluiceResponse | Promise<SluiceResponse>;
+    }
   | { readonly kind: "mount"; readonly target: Mountable; readonly prefix: string };
 
 /**
@@ -329,17 +338,33 @@ export class AppCore implements Mountable, AppPort {
    * const res = await app.handle(req);
    */
   handle(req: SluiceRequest<any>): Promise<SluiceResponse> {
-    let pending: Promise<SluiceResponse>;
+    const answer = this.handleNow(req);
+    return answer instanceof Promise ? answer : Promise.resolve(answer);
+  }
+
+  /**
+   * Like `handle`, but answers at once when nothing on the way awaits (a handler that returns its
+   * value, no async middleware): then the response itself, else a promise of it. Never throws,
+   * never rejects. Engines call it on their hot path: a plain route costs no promise.
+   *
+   * @example
+   * const answer = app.handleNow(req);
+   * if (answer instanceof Promise) answer.then(send); else send(answer);
+   */
+  handleNow(req: SluiceRequest<any>): SluiceResponse | Promise<SluiceResponse> {
+    let answer: SluiceResponse | Promise<SluiceResponse>;
     try {
       // An origin-form target cannot carry a fragment (RFC 9112 §3.2.1). The router would stop
       // reading at "#" while a guard reads on: refuse it rather than let the two disagree.
       if (req.url.includes("#"))
         throw new HTTPError(400, "the request target must not contain '#'");
-      pending = this.dispatch(req);
+      answer = this.#dispatch(req);
     } catch (err) {
-      return Promise.resolve(this.errorResponse(err, req));
+      return this.errorResponse(err, req);
     }
-    return pending.catch((err) => this.errorResponse(err, req));
+    if (answer instanceof Promise)
+      return answer.then(undefined, (err) => this.errorResponse(err, req));
+    return answer;
   }
 
   /**
@@ -360,34 +385,64 @@ export class AppCore implements Mountable, AppPort {
 
   /** @internal */
   dispatch(req: SluiceRequest<any>): Promise<SluiceResponse> {
+    try {
+      const answer = this.#dispatch(req);
+      return answer instanceof Promise ? answer : Promise.resolve(answer);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  /** Routing through the app's middleware; answers at once when nothing awaits. May throw. */
+  #dispatch(req: SluiceRequest<any>): SluiceResponse | Promise<SluiceResponse> {
     if (this.#templates) req.templates = this.#templates;
     const layers = this.#layers;
     if (layers.length === 0) return this.#route(req);
     // Only the middleware that applies to this path runs; the path is read once for all the
-    // scoped ones, the way the file server will read it (failing closed where it cannot be).
+    // scoped ones, the way the file server will read it (failing closed where it cannot be). A
+    // path without escapes that the reading accepts is matched in place (no segments built): the
+    // common case costs no allocation.
+    const path = req.path;
+    let plain: boolean | undefined;
     let read: ReturnType<typeof readSegments> | undefined;
-    const applicable: Middleware[] = [];
+    let applicable: Middleware[] | undefined;
     for (const layer of layers) {
-      if (layer.segments === null) applicable.push(layer.mw);
+      let applies: boolean;
+      if (layer.segments === null) applies = true;
       else {
-        read ??= readSegments(req.path);
-        if (underPrefix(read, layer.segments)) applicable.push(layer.mw);
+        plain ??= isPlainPath(path);
+        if (plain) applies = plainPathUnder(path, layer.segments);
+        else {
+          read ??= readSegments(path);
+          applies = underPrefix(read, layer.segments);
+        }
       }
+      if (!applies) continue;
+      if (applicable === undefined) applicable = [layer.mw];
+      else applicable.push(layer.mw);
     }
-    if (applicable.length === 0) return this.#route(req);
+    if (applicable === undefined) return this.#route(req);
     return runLayers(applicable, req, this.#routeBound, this.#errorBound);
   }
 
-  #routeBound = (req: SluiceRequest<any>): Promise<SluiceResponse> => this.#route(req);
+  // Middleware's next() is a promise whatever the route answers.
+  #routeBound = (req: SluiceRequest<any>): Promise<SluiceResponse> => {
+    try {
+      const answer = this.#route(req);
+      return answer instanceof Promise ? answer : Promise.resolve(answer);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  };
   #errorBound = (err: unknown, req: SluiceRequest<any>): SluiceResponse =>
     this.errorResponse(err, req);
 
-  #route(req: SluiceRequest<any>): Promise<SluiceResponse> {
+  #route(req: SluiceRequest<any>): SluiceResponse | Promise<SluiceResponse> {
     const found = this.#lookup(req.method, req.path);
-    if (found === null) return Promise.resolve(this.#miss(req));
+    if (found === null) return this.#miss(req);
     const entry = found.store;
     if (entry.kind === "route") {
-      req.params = found.params;
+      req.params = paramsOf(found);
       return entry.run(req);
     }
     if (entry.target.fallthrough !== true)
@@ -424,7 +479,7 @@ export class AppCore implements Mountable, AppPort {
       const entry = match.store;
       if (passed.has(entry)) continue;
       if (entry.kind === "route") {
-        req.params = match.params;
+        req.params = paramsOf(match);
         return entry.run(req);
       }
       const res = await this.#enter(req, entry);
@@ -494,10 +549,10 @@ export class AppCore implements Mountable, AppPort {
     const limit = options.bodyLimit;
     const declared = options.params || options.query || options.headers || options.body;
     const responses = options.responses;
-    const run = async (req: SluiceRequest<any>): Promise<SluiceResponse> => {
-      if (limit !== undefined) req.bodyLimit = limit;
-      if (declared) await validateRequest(req, options);
-      let res = coerce(await handler(req));
+    // The rest of a route once the handler has answered, for what awaits: an answer that comes
+    // later, a response to prepare or to check against its declaration.
+    const settle = async (req: SluiceRequest<any>, value: unknown): Promise<SluiceResponse> => {
+      let res = coerce(isThenable(value) ? await value : value);
       if (res.prepare) res = await res.prepare(req);
       if (responses) res = await checkResponse(res, responses);
       const allowed = (res as { allowedMethods?: string[] }).allowedMethods;
@@ -519,12 +574,59 @@ export class AppCore implements Mountable, AppPort {
       }
       return res;
     };
+    const validated = async (req: SluiceRequest<any>): Promise<SluiceResponse> => {
+      await validateRequest(req, options);
+      return settle(req, handler(req));
+    };
+    // A plain route answers at once: the handler's value, coerced, with no promise on the way.
+    const run = (req: SluiceRequest<any>): SluiceResponse | Promise<SluiceResponse> => {
+      if (limit !== undefined) req.bodyLimit = limit;
+      if (declared) return validated(req);
+      const value = handler(req);
+      if (isThenable(value)) return settle(req, value);
+      const res = coerce(value);
+      if (
+        res.prepare !== undefined ||
+        responses !== undefined ||
+        (res as { allowedMethods?: string[] }).allowedMethods !== undefined
+      ) {
+        return settle(req, res);
+      }
+      return res;
+    };
     const mws =
       options.use === undefined ? [] : Array.isArray(options.use) ? options.use : [options.use];
-    return mws.length === 0
-      ? run
-      : (req: SluiceRequest<any>) => runLayers(mws, req, run, this.#errorBound);
+    if (mws.length === 0) return run;
+    const inner = (req: SluiceRequest<any>): Promise<SluiceResponse> => {
+      try {
+        const answer = run(req);
+        return answer instanceof Promise ? answer : Promise.resolve(answer);
+      } catch (err) {
+        return Promise.reject(err);
+      }
+    };
+    return (req: SluiceRequest<any>) => runLayers(mws, req, inner, this.#errorBound);
   }
+}
+
+/**
+ * The params a request gets from a match: none from a route without params (the request then
+ * makes its own `{}` if it is ever read, rather than share the router's frozen one).
+ */
+function paramsOf(match: RouteMatch<unknown>): Record<string, string> {
+  return match.params === NO_PARAMS_MATCHED
+    ? (undefined as unknown as Record<string, string>)
+    : match.params;
+}
+
+/** A promise or another thenable, which a handler's answer is awaited as. */
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return (
+    value instanceof Promise ||
+    (typeof value === "object" &&
+      value !== null &&
+      typeof (value as { then?: unknown }).then === "function")
+  );
 }
 
 function defaultErrorHook(error: unknown, context: ErrorContext): void {

@@ -30,6 +30,11 @@ export interface StreamStats {
 export interface AppPort {
   /** Answers a request, errors included; never rejects. */
   handle(req: SluiceRequest<any>): Promise<SluiceResponse>;
+  /**
+   * Like `handle`, but answers at once when nothing on the way awaits: the response itself, else a
+   * promise of it. Never throws, never rejects. Optional: an engine falls back to `handle`.
+   */
+  handleNow?(req: SluiceRequest<any>): SluiceResponse | Promise<SluiceResponse>;
   /** The problem+json response for a thrown value; unexpected ones are reported. */
   errorResponse(error: unknown, req?: SluiceRequest<any>): SluiceResponse;
   /** Hands an error to the app's error hook; a hook that throws is caught. */

@@ -16,6 +16,8 @@ interface Entry<S> {
   star: number;
   /** The pattern ends in "/": it matches a path with one, and only such a path. */
   slash: boolean;
+  /** The one match of a route without params, made once: a hit on it allocates nothing. */
+  bare?: RouteMatch<S> & { shape: string };
 }
 
 /** A route table hit: what was stored for the route, and the path parameters, decoded. */
@@ -25,6 +27,16 @@ export interface RouteMatch<S> {
   /** The method the route was added for; "" for every method (a mount). */
   readonly method: string;
 }
+
+/**
+ * The params of every match of a route without params: one frozen object, never a fresh one.
+ * Compare against it before handing params on (a request makes its own when they are read).
+ *
+ * @example
+ * const hit = table.find("GET", "/json");
+ * if (hit !== null && hit.params !== NO_PARAMS_MATCHED) req.params = hit.params;
+ */
+export const NO_PARAMS_MATCHED: Readonly<Record<string, string>> = Object.freeze({});
 
 const MAX_PARAM_LENGTH = 1000; // find-my-way's maxParamLength, as Sluice set it
 const NO_PARAMS = { params: false } as const;
@@ -196,9 +208,13 @@ export class RouteTable<S> {
 }
 
 function accept<S>(e: Entry<S>, path: string): (RouteMatch<S> & { shape: string }) | null {
-  const params: Record<string, string> = {};
   const trailing = path.length > 1 && path.charCodeAt(path.length - 1) === 47;
   if (e.star === 0 && trailing !== e.slash) return null;
+  if (e.star === 0 && e.names.length === 1) {
+    e.bare ??= { store: e.store, params: NO_PARAMS_MATCHED, method: e.method, shape: e.shape };
+    return e.bare;
+  }
+  const params: Record<string, string> = {};
   for (let i = 1, begin = 1; i < e.names.length; i++) {
     if (i === e.star) {
       const rest = decode(path.slice(begin)); // the rest, trailing slash kept

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { decodePath, readSegments, underPrefix } from "./paths.ts";
+import fc from "fast-check";
+import { decodePath, isPlainPath, plainPathUnder, readSegments, underPrefix } from "./paths.ts";
 
 describe("decodePath", () => {
   it("keeps dotfiles: hiding them is the static server's policy, not the path's", () => {
@@ -48,4 +49,89 @@ describe("underPrefix over readSegments", () => {
       assert.equal(under(path, prefix), expected);
     });
   }
+});
+
+// Paths built from the pieces that matter to the reading: separators, dots, escapes, backslashes,
+// drive letters, control characters, and ordinary names.
+const piece = fc.constantFrom(
+  "/",
+  "//",
+  ".",
+  "..",
+  "%2e",
+  "%2F",
+  "%41",
+  "%",
+  "\\",
+  "C:",
+  "c:x",
+  "a",
+  "static",
+  "private",
+  "st",
+  "\u0001",
+  "\u007f",
+  "é",
+  " ",
+);
+const path = fc.array(piece, { maxLength: 12 }).map((parts) => `/${parts.join("")}`);
+const prefixes = [["static"], ["static", "private"], ["a"], ["st"], ["é", "a"]];
+
+describe("isPlainPath and plainPathUnder", () => {
+  it("agree with readSegments and underPrefix on every path they accept", () => {
+    fc.assert(
+      fc.property(path, (p) => {
+        if (!isPlainPath(p)) return;
+        assert.equal(decodePath(p).ok, true, `decodePath refuses ${JSON.stringify(p)}`);
+        const read = readSegments(p);
+        for (const prefix of prefixes) {
+          assert.equal(
+            plainPathUnder(p, prefix),
+            underPrefix(read, prefix),
+            `${JSON.stringify(p)} under ${prefix.join("/")}`,
+          );
+        }
+      }),
+      { numRuns: 5000 },
+    );
+  });
+
+  it("leave every escape, refusal and control character to decodePath", () => {
+    for (const p of [
+      "/a%20b",
+      "/a/../b",
+      "/a/./b",
+      "/..",
+      "/a\\b",
+      "/C:/x",
+      "/c:",
+      "/a\u0000b",
+      "/a\u007fb",
+      `/${"a/".repeat(65)}`,
+      `/${"a".repeat(5000)}`,
+    ]) {
+      assert.equal(isPlainPath(p), false, JSON.stringify(p));
+    }
+    for (const p of [
+      "/",
+      "//",
+      "/a//b/",
+      "/static/private/x.txt",
+      "/.well-known/a",
+      "/...",
+      "/ab:c",
+    ]) {
+      assert.equal(isPlainPath(p), true, JSON.stringify(p));
+    }
+  });
+
+  it("match whole segments only, skipping empty ones", () => {
+    assert.equal(plainPathUnder("/static/private/a", ["static", "private"]), true);
+    assert.equal(plainPathUnder("//static//private", ["static", "private"]), true);
+    assert.equal(plainPathUnder("/static/privatex", ["static", "private"]), false);
+    assert.equal(plainPathUnder("/staticx/private", ["static"]), false);
+    assert.equal(plainPathUnder("/static", ["static", "private"]), false);
+    assert.equal(plainPathUnder("/", ["static"]), false);
+    assert.equal(plainPathUnder("/anything", []), true);
+  });
 });

@@ -90,6 +90,71 @@ function refusal(segment: string): Extract<DecodedPath, { ok: false }> | undefin
 }
 
 /**
+ * True when a path has no percent-escape and `decodePath` would accept it: then its segments are
+ * its raw pieces between slashes, and `plainPathUnder` can match it in place. A false answer only
+ * means "read it with `readSegments`", which then says what is wrong, if anything.
+ *
+ * @example
+ * isPlainPath("/static/app.js"); // true
+ * isPlainPath("/static/%61pp.js"); // false: decode it
+ */
+export function isPlainPath(rawPath: string, maxLength = MAX_PATH_LENGTH): boolean {
+  const n = rawPath.length;
+  if (n > maxLength) return false;
+  let segments = 0;
+  let start = -1;
+  for (let i = 0; i <= n; i++) {
+    const c = i === n ? 0x2f : rawPath.charCodeAt(i);
+    if (c === 0x2f) {
+      if (start !== -1) {
+        // The checks decodePath makes of each segment, on the raw one (it is the decoded one).
+        if (++segments > MAX_PATH_SEGMENTS) return false;
+        const length = i - start;
+        const first = rawPath.charCodeAt(start);
+        if (
+          first === 0x2e &&
+          (length === 1 || (length === 2 && rawPath.charCodeAt(start + 1) === 0x2e))
+        )
+          return false;
+        const letter = first | 0x20;
+        if (
+          length >= 2 &&
+          rawPath.charCodeAt(start + 1) === 0x3a &&
+          letter >= 0x61 &&
+          letter <= 0x7a
+        )
+          return false;
+        start = -1;
+      }
+    } else {
+      // An escape, a control character or a backslash: decodePath decides.
+      if (c === 0x25 || c < 0x20 || c === 0x7f || c === 0x5c) return false;
+      if (start === -1) start = i;
+    }
+  }
+  return true;
+}
+
+/**
+ * For a path `isPlainPath` accepts, the same answer as `underPrefix(readSegments(path), prefix)`
+ * (such a path has no refused segment), without building the segments.
+ *
+ * @example
+ * plainPathUnder("/static//private/a.txt", ["static", "private"]); // true
+ */
+export function plainPathUnder(rawPath: string, prefix: readonly string[]): boolean {
+  const n = rawPath.length;
+  let at = 0;
+  for (const segment of prefix) {
+    while (at < n && rawPath.charCodeAt(at) === 0x2f) at++;
+    if (at === n || !rawPath.startsWith(segment, at)) return false;
+    at += segment.length;
+    if (at < n && rawPath.charCodeAt(at) !== 0x2f) return false;
+  }
+  return true;
+}
+
+/**
  * True when a path read by `readSegments` lies under `prefix` (decoded segments). It fails closed:
  * where the path holds a segment the reading refused (`..`, an encoded slash, a bad escape), that
  * segment matches whatever the prefix has there, so a guard runs rather than being skipped; the

@@ -50,7 +50,10 @@ export abstract class SluiceRequest<S extends RequestShape = DefaultShape> {
   abstract readonly httpVersion: string;
   /** The client's address (IP), when the engine knows it. */
   abstract readonly ip: string | undefined;
-  /** Aborts when the client goes away before the response is complete, or the server shuts down. */
+  /**
+   * Aborts when the client goes away before the response is complete, or the server shuts down.
+   * Pass it to what a handler or a stream's producer awaits, so those waits end then.
+   */
   abstract readonly signal: AbortSignal;
   /**
    * Ends the exchange as if the client had left: `signal` aborts with `reason`, a stream being
@@ -75,15 +78,28 @@ export abstract class SluiceRequest<S extends RequestShape = DefaultShape> {
     return this.signal.aborted;
   }
 
+  #params: S["params"] | undefined = undefined;
   /** Path parameters of the matched route, percent-decoded (validated when the route has a params schema). */
-  params: S["params"] = {} as S["params"];
+  get params(): S["params"] {
+    // Made when first read: the router sets them on a match, so a default made up front would
+    // only be garbage.
+    if (this.#params === undefined) this.#params = {} as S["params"];
+    return this.#params;
+  }
+  set params(value: S["params"]) {
+    this.#params = value;
+  }
   /**
    * The validated body, when the route declares a body schema (read and checked before the handler
    * runs); undefined otherwise — use the body readers.
    */
   body: S["body"] = undefined as S["body"];
+  #validated: { query?: unknown; headers?: unknown } | undefined = undefined;
   /** @internal validated query and headers, set by the app when the route declares schemas */
-  validated: { query?: unknown; headers?: unknown } = {};
+  get validated(): { query?: unknown; headers?: unknown } {
+    if (this.#validated === undefined) this.#validated = {};
+    return this.#validated;
+  }
   /** Largest body the readers accept, in bytes; set from the route's options. */
   bodyLimit = DEFAULT_BODY_LIMIT;
   /** @internal the prefix a mounted app stripped */
@@ -117,16 +133,13 @@ export abstract class SluiceRequest<S extends RequestShape = DefaultShape> {
 
   /** The query string parsed: every value of every name. */
   get searchParams(): URLSearchParams {
-    if (this.#search === undefined) {
-      const q = this.url.indexOf("?");
-      this.#search = new URLSearchParams(q === -1 ? "" : this.url.slice(q + 1));
-    }
+    if (this.#search === undefined) this.#search = new URLSearchParams(queryOf(this.url));
     return this.#search;
   }
 
   /** All header fields, lower-case names (validated when the route has a headers schema). */
   get headers(): S["headers"] {
-    return (this.validated.headers ?? this.rawHeaders()) as S["headers"];
+    return (this.#validated?.headers ?? this.rawHeaders()) as S["headers"];
   }
 
   /**
@@ -134,16 +147,22 @@ export abstract class SluiceRequest<S extends RequestShape = DefaultShape> {
    * the validated query when the route has a query schema.
    */
   get query(): S["query"] {
-    if (this.validated.query !== undefined) return this.validated.query as S["query"];
+    const query = this.#validated?.query;
+    if (query !== undefined) return query as S["query"];
     return this.rawQuery();
   }
 
   /** The query as strings: the first value of each name. */
   rawQuery(): Record<string, string> {
     if (this.#query === undefined) {
-      // No prototype: "constructor" or "__proto__" in a query are names like any other.
-      const out: Record<string, string> = Object.create(null);
-      for (const [k, v] of this.searchParams) if (!Object.hasOwn(out, k)) out[k] = v;
+      // No Object.prototype on its chain: "constructor" or "__proto__" in a query are names like
+      // any other. A record of a class whose prototype is empty, rather than Object.create(null):
+      // that one is a hash table from the start, several times the size of a few named fields, and
+      // a request that streams keeps it as long as the stream lasts.
+      const out = new QueryRecord();
+      // Parsed without keeping the URLSearchParams (and its list) when nothing asked for it.
+      const params = this.#search ?? new URLSearchParams(queryOf(this.url));
+      for (const [k, v] of params) if (!Object.hasOwn(out, k)) out[k] = v;
       this.#query = out;
     }
     return this.#query;
@@ -328,6 +347,19 @@ export abstract class SluiceRequest<S extends RequestShape = DefaultShape> {
     return chunks.length === 1 ? chunks[0]! : concatBytes(chunks);
   }
 }
+
+/** The query string of a request target, without its "?". */
+function queryOf(url: string): string {
+  const q = url.indexOf("?");
+  return q === -1 ? "" : url.slice(q + 1);
+}
+
+/**
+ * A query as a record: its own names only, nothing inherited (its prototype is an empty object
+ * with no prototype of its own), so `constructor` or `__proto__` are plain names.
+ */
+const QueryRecord = function QueryRecord() {} as unknown as new () => Record<string, string>;
+QueryRecord.prototype = Object.create(null);
 
 /** Nesting deeper than this is refused by `json()`. */
 export const MAX_JSON_DEPTH = 1000;

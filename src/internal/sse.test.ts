@@ -5,6 +5,8 @@ import {
   formatComment,
   formatData,
   formatEvent,
+  frameData,
+  frameHead,
   PING,
   type SSEEvent,
   SSEFormatError,
@@ -168,6 +170,27 @@ describe("formatEvent", () => {
   it("round-trips a retry, which the client keeps for later events", () => {
     const parsed = parse(formatEvent({ retry: 2500 }) + formatData("x"));
     assert.deepEqual(parsed, [{ event: "message", data: "x", id: "", retry: 2500 }]);
+  });
+});
+
+describe("frameHead and frameData", () => {
+  it("frame the fields before the data, and the data with the blank line, as formatEvent does", () => {
+    const cases: SSEEvent[] = [
+      { data: "d", retry: 3000, id: "7", event: "tick", comment: "c\nd" },
+      { id: 0, data: { i: 0 } },
+      { event: "e", data: "" },
+      { data: "a\r\nb\rc\n" },
+    ];
+    for (const ev of cases) {
+      assert.equal(frameHead(ev) + frameData(ev.data), formatEvent(ev));
+    }
+    assert.equal(frameHead({ event: "tick", id: 1 }), "event: tick\nid: 1\n");
+    assert.equal(frameData({ n: 1 }), 'data: {"n":1}\n\n');
+  });
+
+  it("refuse data that has no JSON text", () => {
+    assert.throws(() => frameData(() => 1), SSEFormatError);
+    assert.throws(() => frameData(1n), SSEFormatError);
   });
 });
 

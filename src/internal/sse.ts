@@ -46,8 +46,18 @@ export const PING = ": ping\n\n";
 // The client ends a line at CRLF, LF or CR (§9.2.5 `end-of-line`), so each of these must start a
 // new field line of our own, or the rest of the value would be read as a field of its own.
 const LINE_BREAK = /\r\n|\r|\n/;
-// `event` and `id` are single-line fields; a NUL in `id` makes the client ignore the whole field.
-const FORBIDDEN_IN_FIELD = /[\r\n\0]/;
+/**
+ * True when a single-line field (`event`, `id`) holds CR, LF or NUL: a line break would start a
+ * field of its own, and a NUL in `id` makes the client ignore the whole field. A loop rather than
+ * a regular expression: it runs for every event, and field values are short.
+ */
+function forbiddenInField(value: string): boolean {
+  for (let i = 0; i < value.length; i++) {
+    const c = value.charCodeAt(i);
+    if (c === 0x0a || c === 0x0d || c === 0) return true;
+  }
+  return false;
+}
 
 /**
  * Returns what is wrong with an event, or undefined when it can be framed. Checks types, line
@@ -78,14 +88,14 @@ export function validateSSEEvent(ev: unknown): string | undefined {
   }
   if (event !== undefined) {
     if (typeof event !== "string") return "SSE event must be a string";
-    if (FORBIDDEN_IN_FIELD.test(event)) return "SSE event must not contain CR, LF or NUL";
+    if (forbiddenInField(event)) return "SSE event must not contain CR, LF or NUL";
   }
   if (id !== undefined) {
     if (typeof id === "number") {
       if (!Number.isFinite(id)) return "SSE id must be a finite number or a string";
     } else if (typeof id !== "string") {
       return "SSE id must be a string or a number";
-    } else if (FORBIDDEN_IN_FIELD.test(id)) {
+    } else if (forbiddenInField(id)) {
       return "SSE id must not contain CR, LF or NUL";
     }
   }
@@ -116,15 +126,62 @@ export function validateSSEEvent(ev: unknown): string | undefined {
 export function formatEvent(ev: SSEEvent): string {
   const problem = validateSSEEvent(ev);
   if (problem !== undefined) throw new SSEFormatError(problem);
+  const head = frameHead(ev);
+  return ev.data === undefined ? head + "\n" : head + frameData(ev.data);
+}
+
+// The `event` line framed last, by its value.
+let lastEvent: string | undefined;
+let lastEventLine = "";
+
+/**
+ * The field lines of an event before its data (comment, `event`, `id`, `retry`), for an event
+ * `validateSSEEvent` has accepted: framed without checking again. A ServerSentEvent frames these
+ * once, when it is made.
+ *
+ * @example
+ * frameHead({ event: "tick", id: 1 }); // "event: tick\nid: 1\n"
+ */
+export function frameHead(ev: SSEEvent): string {
+  const { comment, event, id, retry } = ev;
   let frame = "";
-  if (ev.comment !== undefined) {
-    for (const line of ev.comment.split(LINE_BREAK)) frame += fieldLine("", line);
+  if (comment !== undefined) {
+    for (const line of comment.split(LINE_BREAK)) frame += fieldLine("", line);
   }
-  if (ev.event !== undefined) frame += fieldLine("event", ev.event);
-  if (ev.id !== undefined) frame += fieldLine("id", String(ev.id));
-  if (ev.retry !== undefined) frame += fieldLine("retry", String(ev.retry));
-  if (ev.data !== undefined) frame += dataLines(ev.data);
-  return frame + "\n";
+  // One template per field rather than a helper's concatenations: this runs for every event. A
+  // stream's events mostly share their type: its line is made once and reused.
+  if (event !== undefined) {
+    if (event !== lastEvent) {
+      lastEvent = event;
+      lastEventLine = event === "" ? "event:\n" : `event: ${event}\n`;
+    }
+    frame += lastEventLine;
+  }
+  if (id !== undefined) frame += id === "" ? "id:\n" : `id: ${id}\n`;
+  if (retry !== undefined) frame += `retry: ${retry}\n`;
+  return frame;
+}
+
+/**
+ * The data lines of an event and the blank line that ends it; throws SSEFormatError for data that
+ * has no JSON text.
+ *
+ * @example
+ * frameData({ n: 1 }); // 'data: {"n":1}\n\n'
+ */
+export function frameData(data: unknown): string {
+  if (typeof data === "string") {
+    // Most data has no line break: skip the split.
+    if (data.indexOf("\n") === -1 && data.indexOf("\r") === -1) {
+      return data === "" ? "data:\n\n" : "data: " + data + "\n\n";
+    }
+    let lines = "";
+    for (const line of data.split(LINE_BREAK)) lines += fieldLine("data", line);
+    return lines + "\n";
+  }
+  // JSON text never holds a raw CR or LF (JSON.stringify escapes them), so it is one line, and
+  // never empty.
+  return "data: " + jsonText(data) + "\n\n";
 }
 
 /**
@@ -134,14 +191,11 @@ export function formatEvent(ev: SSEEvent): string {
  * formatData("hello\nworld"); // "data: hello\ndata: world\n\n"
  */
 export function formatData(data: unknown): string {
-  if (typeof data === "function" || typeof data === "symbol" || typeof data === "bigint") {
-    throw new SSEFormatError(`SSE data of type ${typeof data} cannot be sent as JSON`);
-  }
   if (data === undefined)
     throw new SSEFormatError(
       "an SSE event must have at least one of data, event, id, retry or comment",
     );
-  return dataLines(data) + "\n";
+  return frameData(data);
 }
 
 /**
@@ -160,20 +214,10 @@ function fieldLine(name: string, value: string): string {
   return value === "" ? name + ":\n" : name + ": " + value + "\n";
 }
 
-/** The `data:` lines of a value: a string split at its line breaks, anything else as JSON. */
-function dataLines(data: unknown): string {
-  if (typeof data === "string") {
-    // Most data has no line break: skip the split.
-    if (data.indexOf("\n") === -1 && data.indexOf("\r") === -1) return fieldLine("data", data);
-    let lines = "";
-    for (const line of data.split(LINE_BREAK)) lines += fieldLine("data", line);
-    return lines;
-  }
-  // JSON text never holds a raw CR or LF (JSON.stringify escapes them), so it is one line.
-  return fieldLine("data", jsonText(data));
-}
-
 function jsonText(data: unknown): string {
+  if (typeof data === "function" || typeof data === "symbol" || typeof data === "bigint") {
+    throw new SSEFormatError(`SSE data of type ${typeof data} cannot be sent as JSON`);
+  }
   let text: string | undefined;
   try {
     text = JSON.stringify(data);

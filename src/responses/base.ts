@@ -4,7 +4,7 @@ import type { StatusCode } from "../http/status.ts";
 import { type CookieAttributes, formatSetCookie } from "../internal/cookie.ts";
 import type { Body } from "./body.ts";
 
-export type { Body } from "./body.ts";
+export type { Body, FileBody, FileRange } from "./body.ts";
 
 /** Header input accepted wherever a response takes headers. */
 export type HeadersInit = Record<string, string> | Headers | Iterable<readonly [string, string]>;
@@ -35,8 +35,30 @@ export abstract class SluiceResponse {
   status: number;
   /** Header fields by lower-case name; `set-cookie` (and appended fields) may hold several values. */
   readonly headers: Record<string, string | string[]> = {};
-  /** @internal */ readonly tasks: BackgroundTask[] = [];
-  /** @internal */ readonly teardowns: (() => unknown)[] = [];
+  // Made when first needed: most responses have neither, and a buffered answer should cost no
+  // more than its headers and bytes.
+  #tasks: BackgroundTask[] | undefined = undefined;
+  #teardowns: (() => unknown)[] | undefined = undefined;
+
+  /** @internal the background tasks, in order */
+  get tasks(): BackgroundTask[] {
+    if (this.#tasks === undefined) this.#tasks = [];
+    return this.#tasks;
+  }
+
+  /** @internal the teardown hooks, in order */
+  get teardowns(): (() => unknown)[] {
+    if (this.#teardowns === undefined) this.#teardowns = [];
+    return this.#teardowns;
+  }
+
+  /** @internal True when a background task or a teardown hook waits for the response to end. */
+  get hasFollowUps(): boolean {
+    return (
+      (this.#tasks !== undefined && this.#tasks.length > 0) ||
+      (this.#teardowns !== undefined && this.#teardowns.length > 0)
+    );
+  }
 
   constructor(init?: ResponseInit<number>) {
     this.status = init?.status ?? 200;
@@ -51,7 +73,7 @@ export abstract class SluiceResponse {
    * to apply a content coding. Engines send `encodedBody(response)`, never `body()` alone.
    * @internal
    */
-  encodeBody?: (body: Body) => Body;
+  declare encodeBody?: (body: Body) => Body;
 
   /**
    * On a 304: what the 200 it stands for would have carried (its content headers and length), so a
@@ -59,7 +81,10 @@ export abstract class SluiceResponse {
    * FileResponse; read by `sluice/compress`.
    * @internal
    */
-  represents?: { readonly headers: Readonly<Record<string, string>>; readonly length: number };
+  declare represents?: {
+    readonly headers: Readonly<Record<string, string>>;
+    readonly length: number;
+  };
 
   /**
    * Resolves what this response needs to know about the request before it can be sent (a file's

@@ -30,8 +30,17 @@ export interface StreamBody<T = unknown> {
   encode(item: T): Chunk;
   /** Send the headers before the first item (SSE), instead of after it. */
   readonly headersFirst: boolean;
-  /** Keepalive: send `frame` after `intervalMs` with no item. */
+  /**
+   * Keepalive: the writer sends `frame` whenever nothing was written for `intervalMs` (one idle
+   * timer per stream, re-armed only when nothing was written).
+   */
   readonly heartbeat?: { readonly intervalMs: number; readonly frame: Chunk };
+  /**
+   * End cleanly (terminating chunk) as soon as the server begins a graceful shutdown, instead of
+   * running on until its shutdown timeout and then being truncated: for streams whose clients
+   * resume elsewhere (SSE, with `Last-Event-ID`). It still counts as aborted.
+   */
+  readonly endAtShutdown?: boolean;
   /** The exact body length when it is known in advance (a file): sent as Content-Length. */
   readonly length?: number;
   /** Bytes sent before the first item, also when there is none (a CSV header row). */
@@ -48,8 +57,16 @@ export interface Sink {
   write(chunk: Chunk): boolean;
   /** Resolves when the consumer can take more, or when the signal aborts. */
   drained(): Promise<void>;
-  /** Runs `fn` once pending I/O callbacks have run (setImmediate on Node). */
-  defer(fn: () => void): void;
+  /**
+   * True when the consumer can take more now. The keepalive asks it after a write answered false
+   * while the producer was idle: a consumer that has drained since is idle, and gets its ping.
+   */
+  ready(): boolean;
+  /**
+   * Runs `fn(arg)` once pending I/O callbacks have run (setImmediate on Node). The argument lets a
+   * caller pass one function for all its streams instead of a closure per stream.
+   */
+  defer<A>(fn: (arg: A) => void, arg: A): void;
 }
 
 /**
@@ -69,6 +86,41 @@ export interface SinkCoding extends Sink {
   destroy(): void;
 }
 
+/** A byte range of a file, both ends inclusive. */
+export interface FileRange {
+  readonly start: number;
+  readonly end: number;
+}
+
+/**
+ * A file body (DESIGN.md §1's third source): ranges of a file, and framing bytes between them
+ * (multipart/byteranges), that an engine reads and writes itself — large reads into buffers it
+ * reuses, no promise per chunk — or, where it has no such path (`app.fetch`, a content coding),
+ * sends as the stream `stream()` gives. Runtime-neutral: the file is reached only through `read`.
+ */
+export interface FileBody {
+  readonly kind: "file";
+  /** The exact length of what is sent: Content-Length. */
+  readonly length: number;
+  /** In order: ranges of the file to send, and bytes to send as they are between them. */
+  readonly pieces: readonly (FileRange | Uint8Array)[];
+  /** Bytes per read the response asks for (the engine may read more at once, never less). */
+  readonly chunkSize: number;
+  /**
+   * Reads up to `length` bytes of the file at `position` into `buffer` from `offset`, and calls
+   * back with how many it read (0: the file ended there).
+   */
+  read(
+    buffer: Uint8Array,
+    offset: number,
+    length: number,
+    position: number,
+    done: (error: Error | null, bytesRead: number) => void,
+  ): void;
+  /** The same bytes as a stream body of fresh chunks, for an engine or a coding that needs one. */
+  stream(): StreamBody<Uint8Array>;
+}
+
 /**
  * What a response sends, as the engines see it. One of three body sources (DESIGN.md §1), plus
  * "empty" and a web Response passed through unchanged.
@@ -77,4 +129,5 @@ export type Body =
   | { readonly kind: "empty" }
   | { readonly kind: "bytes"; readonly data: string | Uint8Array }
   | { readonly kind: "web"; readonly response: globalThis.Response }
-  | StreamBody<any>;
+  | StreamBody<any>
+  | FileBody;

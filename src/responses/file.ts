@@ -2,7 +2,7 @@
 // The declarations emitted for this module name Node's types: the directive keeps them resolvable in
 // a consumer whose tsconfig lists no `types` (@types/node comes with the package).
 import type { BigIntStats } from "node:fs";
-import { constants } from "node:fs";
+import { constants, read as fsRead } from "node:fs";
 import { type FileHandle, open } from "node:fs/promises";
 import { basename } from "node:path";
 import mime from "mime-types";
@@ -21,9 +21,9 @@ import { fileETag, suffixETag } from "../internal/etag.ts";
 import { multipartByteranges } from "../internal/multipart.ts";
 import { type ByteRange, contentRange, parseRange, unsatisfiedRange } from "../internal/range.ts";
 import { type Body, type ResponseInit, SluiceResponse } from "./base.ts";
+import type { FileBody } from "./body.ts";
 import { EmptyResponse } from "./buffered.ts";
 import { ProblemResponse } from "./problem.ts";
-import type { StreamBody } from "./stream.ts";
 
 /**
  * Options of a FileResponse.
@@ -53,8 +53,13 @@ export interface FileInit extends ResponseInit<ContentfulStatus> {
    * (RFC 9110 §8.8.3).
    */
   contentEncoding?: string;
-  /** Bytes read from the file per chunk (default 256 KiB). */
+  /** Bytes read from the file per chunk (default 256 KiB; the Node engine reads 1 MiB at once). */
   chunkSize?: number;
+  /**
+   * The `stat({ bigint: true })` of the FileHandle given instead of a path, when you have it
+   * already (a static mount does): the file is not stat'ed again. Ignored with a path.
+   */
+  stat?: BigIntStats;
 }
 
 /**
@@ -121,7 +126,7 @@ export class FileResponse extends SluiceResponse {
   #handle: FileHandle | undefined;
   #closing: Promise<void> | undefined;
   #prepared: Promise<SluiceResponse> | undefined;
-  #body: StreamBody<Uint8Array> | undefined;
+  #body: FileBody | undefined;
 
   constructor(file: string | FileHandle, init: FileInit = {}) {
     super(init);
@@ -159,7 +164,8 @@ export class FileResponse extends SluiceResponse {
       }
     }
     try {
-      const stat = await this.#handle.stat({ bigint: true });
+      const given = this.path === undefined ? this.#init.stat : undefined;
+      const stat = given ?? (await this.#handle.stat({ bigint: true }));
       if (!stat.isFile()) {
         await this.#close();
         return this.#problem(404);
@@ -265,12 +271,24 @@ export class FileResponse extends SluiceResponse {
       pieces.push(multipart.tail);
       length = multipart.length;
     }
+    // Reads go straight to the descriptor with a callback: no promise per chunk. The handle
+    // stays open (and so the descriptor valid) until the teardown, which runs after the writer.
+    const fd = handle.fd;
     this.#body = {
-      kind: "stream",
-      source: readPieces(handle, pieces, chunkSize),
-      encode: (chunk) => chunk,
-      headersFirst: false,
+      kind: "file",
       length,
+      pieces,
+      chunkSize,
+      read(buffer, offset, count, position, done) {
+        fsRead(fd, buffer, offset, count, position, done);
+      },
+      stream: () => ({
+        kind: "stream",
+        source: readPieces(handle, pieces, chunkSize),
+        encode: passThrough,
+        headersFirst: false,
+        length,
+      }),
     };
     return this;
   }
@@ -352,6 +370,10 @@ async function* readPieces(
       yield bytesRead === want ? buffer : buffer.subarray(0, bytesRead);
     }
   }
+}
+
+function passThrough(chunk: Uint8Array): Uint8Array {
+  return chunk;
 }
 
 function lastModifiedOf(value: string | undefined): number | undefined {

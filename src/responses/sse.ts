@@ -1,21 +1,37 @@
 import {
   formatData,
   formatEvent,
+  frameData,
+  frameHead,
   PING,
   type SSEEvent,
   SSEFormatError,
   validateSSEEvent,
 } from "../internal/sse.ts";
 import { type StandardSchemaV1, validateSync } from "../internal/standard-schema.ts";
-import type { Encoder, StreamBody, StreamInit, StreamSource } from "./stream.ts";
+import type { Chunk, Encoder, StreamBody, StreamInit, StreamSource } from "./stream.ts";
 import { StreamingResponse } from "./stream.ts";
 
 const EVENT = Symbol.for("sluice.ServerSentEvent");
+// Shared by every event stream, not made for each: an idle stream should hold little.
+const SSE_METHODS: readonly string[] = Object.freeze(["GET", "HEAD"]);
+const DEFAULT_KEEPALIVE: NonNullable<StreamBody["heartbeat"]> = Object.freeze({
+  intervalMs: 15000,
+  frame: PING,
+});
+const utf8 = new TextEncoder();
+
+// The field lines a ServerSentEvent framed when it was made. A module-private symbol rather than
+// a #private field, so that the type stays structural as before (an object with the same fields
+// still type-checks where an event is expected, and is sent as plain data).
+const HEAD = Symbol("sluice.ServerSentEvent.head");
 
 /**
  * One event with its fields (`event`, `id`, `retry`, `comment`) besides `data`. Yield it from an SSE
  * producer where a bare value would only set `data`. Build with `new ServerSentEvent({...})` or
  * `sse({...})`.
+ *
+ * Its fields are checked and framed once, when it is made: sending it only adds the data lines.
  *
  * @example
  * yield new ServerSentEvent({ event: "tick", id: 7, data: { n: 1 } });
@@ -42,6 +58,8 @@ export class ServerSentEvent<T = unknown> {
     this.id = fields.id;
     this.retry = fields.retry;
     this.comment = fields.comment;
+    // What is sent is what was checked: later changes to the fields above do not reach the wire.
+    (this as unknown as Record<symbol, string>)[HEAD] = frameHead(fields);
   }
 
   /**
@@ -69,8 +87,56 @@ export function sse<T>(fields: SSEEvent<T>): ServerSentEvent<T> {
   return new ServerSentEvent(fields);
 }
 
+/**
+ * An event framed and encoded to UTF-8 once, to be sent as it is by any number of SSE responses:
+ * a broadcast encodes each event once and every subscriber's stream writes the same bytes (a lone
+ * chunk goes to the socket without a copy). Checked like a ServerSentEvent when it is made; a
+ * response's `schema` does not see it again.
+ *
+ * @example
+ * const frame = new EncodedEvent({ id: 7, event: "tick", data: { n: 1 } });
+ * for (const subscriber of subscribers) subscriber.push(frame); // each yields it to its SSEResponse
+ */
+export class EncodedEvent<T = unknown> {
+  /** The frame's bytes: field lines, data lines and the blank line that dispatches it. */
+  readonly bytes: Uint8Array;
+  declare readonly "~data"?: T;
+
+  /** Throws an SSEFormatError naming the problem when a field cannot be framed. */
+  constructor(fields: SSEEvent<T>) {
+    this.bytes = utf8.encode(formatEvent(fields));
+  }
+}
+
+/**
+ * Frames one item of an event stream: a ServerSentEvent (its fields framed when it was made), an
+ * EncodedEvent (its bytes), or plain data; `check` validates the data when a schema applies.
+ */
+function encodeItem(item: unknown, check?: (data: unknown) => unknown): Chunk {
+  if (typeof item === "object" && item !== null) {
+    if (item instanceof ServerSentEvent) {
+      // Checked and its fields framed when it was made: only the data lines are added here.
+      const data = item.data;
+      const head = (item as unknown as Record<symbol, string>)[HEAD]!;
+      if (data === undefined) return head + "\n";
+      return head + frameData(check === undefined ? data : check(data));
+    }
+    if (item instanceof EncodedEvent) return item.bytes;
+    if (ServerSentEvent.is(item)) {
+      // Made by another copy of Sluice: checked again here.
+      const data = (item as ServerSentEvent).data;
+      return formatEvent(
+        check === undefined || data === undefined ? item : { ...item, data: check(data) },
+      );
+    }
+  }
+  // Plain data: framed straight from the value, no event object made for it.
+  return formatData(check === undefined ? item : check(item));
+}
+
 /** Options of an SSE response. */
-export interface SSEInit<T> extends Omit<StreamInit<T | ServerSentEvent<T>>, "mediaType"> {
+export interface SSEInit<T>
+  extends Omit<StreamInit<T | ServerSentEvent<T> | EncodedEvent<T>>, "mediaType"> {
   /**
    * Milliseconds without an event after which a `: ping` comment is sent, so proxies keep the
    * connection open. Default 15000; 0 or false turns it off.
@@ -96,16 +162,23 @@ export interface SSEInit<T> extends Omit<StreamInit<T | ServerSentEvent<T>>, "me
  *   }
  * }()));
  */
-export class SSEResponse<T = unknown> extends StreamingResponse<T | ServerSentEvent<T>> {
+export class SSEResponse<T = unknown> extends StreamingResponse<
+  T | ServerSentEvent<T> | EncodedEvent<T>
+> {
   readonly keepalive: number;
   /** Each event's data is validated against it before it is sent. */
   schema: StandardSchemaV1<unknown, T> | undefined;
   /** Tells an event stream from other streams, also in types. */
-  readonly format = "sse" as const;
-  /** The methods that may answer with an event stream. */
-  readonly allowedMethods = ["GET", "HEAD"];
+  get format(): "sse" {
+    return "sse";
+  }
 
-  constructor(source: StreamSource<T | ServerSentEvent<T>>, init?: SSEInit<T>) {
+  /** The methods that may answer with an event stream. */
+  get allowedMethods(): readonly string[] {
+    return SSE_METHODS;
+  }
+
+  constructor(source: StreamSource<T | ServerSentEvent<T> | EncodedEvent<T>>, init?: SSEInit<T>) {
     super(source, init, "text/event-stream; charset=utf-8");
     this.keepalive = init?.keepalive === false ? 0 : (init?.keepalive ?? 15000);
     this.schema = init?.schema;
@@ -114,26 +187,26 @@ export class SSEResponse<T = unknown> extends StreamingResponse<T | ServerSentEv
     if (this.headers["x-accel-buffering"] === undefined) this.setHeader("x-accel-buffering", "no");
   }
 
-  protected override encoder(): Encoder<T | ServerSentEvent<T>> {
+  protected override encoder(): Encoder<T | ServerSentEvent<T> | EncodedEvent<T>> {
     const schema = this.schema;
-    if (!schema) {
-      return (item) => (ServerSentEvent.is(item) ? formatEvent(item) : formatData(item));
-    }
+    // Without a schema, one function for every stream: no closure held per stream.
+    if (schema === undefined) return encodeItem;
     const check = (data: unknown) => validateSync(schema, data, "SSE event data");
-    return (item) => {
-      if (ServerSentEvent.is(item)) {
-        // A schema may transform the data: frame a copy with what it gave back.
-        return formatEvent(item.data === undefined ? item : { ...item, data: check(item.data) });
-      }
-      return formatData(check(item));
-    };
+    return (item) => encodeItem(item, check);
   }
 
   protected override get headersFirst(): boolean {
     return true;
   }
 
+  // An EventSource reconnects (with Last-Event-ID) when the stream ends cleanly: at shutdown it
+  // resumes on another instance, where a truncated stream would only be an error to it.
+  protected override get endAtShutdown(): boolean {
+    return true;
+  }
+
   protected override get heartbeat(): StreamBody["heartbeat"] {
+    if (this.keepalive === DEFAULT_KEEPALIVE.intervalMs) return DEFAULT_KEEPALIVE;
     return this.keepalive > 0 ? { intervalMs: this.keepalive, frame: PING } : undefined;
   }
 }

@@ -15,15 +15,25 @@ export interface StreamInit<T> extends ResponseInit<ContentfulStatus> {
   onError?: (error: unknown) => T | undefined;
 }
 
+/** A raw stream's item: a string or bytes, sent as they are (one function for every stream). */
+function rawChunk(item: unknown): Chunk {
+  if (typeof item === "string" || item instanceof Uint8Array) return item;
+  throw new TypeError(
+    `a StreamingResponse chunk must be a string or a Uint8Array, got ${typeof item}`,
+  );
+}
+
 /**
  * The base of every streaming response: a source of items, sent as they are produced with
  * chunked transfer (HTTP/1.1) or until close (HTTP/1.0), never with Content-Length. Subclasses add
  * only a media type and an encoder.
  *
  * The writer pulls the next item only when the socket can take more, batches items produced back to
- * back into one write, writes an item produced after an idle moment at once, and calls the
- * iterator's `return()` when the client leaves, so a generator's `finally` always runs. An error
- * before the first item becomes an error response; after it, the client sees a truncated body.
+ * back into one write, writes an item produced after an idle moment at once, and when the client
+ * leaves stops at once — also while the producer is stuck in an await — runs the teardown hooks and
+ * requests the iterator's `return()`. A generator's `finally` runs then, or, if it is in an await,
+ * once that await settles: await with `req.signal` so it does. An error before the first item
+ * becomes an error response; after it, the client sees a truncated body.
  *
  * @example
  * app.get("/bytes", () => new StreamingResponse(async function* () {
@@ -56,12 +66,7 @@ export class StreamingResponse<T = Chunk> extends SluiceResponse {
    * and Uint8Arrays only; subclasses frame their items here.
    */
   protected encoder(): Encoder<T> {
-    return (item) => {
-      if (typeof item === "string" || item instanceof Uint8Array) return item;
-      throw new TypeError(
-        `a StreamingResponse chunk must be a string or a Uint8Array, got ${typeof item}`,
-      );
-    };
+    return rawChunk as Encoder<T>;
   }
 
   /** Whether the headers go out before the first item (SSE does this). */
@@ -81,6 +86,11 @@ export class StreamingResponse<T = Chunk> extends SluiceResponse {
     return undefined;
   }
 
+  /** Whether the stream ends cleanly at once when the server shuts down (SSE does this). */
+  protected get endAtShutdown(): boolean {
+    return false;
+  }
+
   body(): StreamBody<T> {
     const onError = this.#onError;
     const encode = this.encoder();
@@ -91,6 +101,7 @@ export class StreamingResponse<T = Chunk> extends SluiceResponse {
       prelude: this.prelude(),
       headersFirst: this.headersFirst,
       heartbeat: this.heartbeat,
+      endAtShutdown: this.endAtShutdown,
       errorChunk: onError
         ? (error) => {
             const item = onError(error);

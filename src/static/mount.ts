@@ -1,5 +1,5 @@
-import { type Stats, statSync } from "node:fs";
-import { stat } from "node:fs/promises";
+import { type BigIntStats, constants, type Stats, statSync } from "node:fs";
+import { type FileHandle, open, realpath, stat } from "node:fs/promises";
 import { basename, resolve } from "node:path";
 import mime from "mime-types";
 import { type CompressOptions, responseCompressor } from "../compress/compress.ts";
@@ -13,8 +13,13 @@ import { chooseEncoding } from "../internal/accept-encoding.ts";
 import { errnoStatus } from "../internal/errno.ts";
 import type { SluiceResponse } from "../responses/base.ts";
 import { EmptyResponse, isLocalPath, RedirectResponse } from "../responses/buffered.ts";
-import { FileResponse } from "../responses/file.ts";
-import { type DotfilesPolicy, normalizeStaticPath, resolveInsideRoot } from "./path.ts";
+import { type FileInit, FileResponse } from "../responses/file.ts";
+import {
+  type DotfilesPolicy,
+  normalizeStaticPath,
+  type ResolvedPath,
+  resolveInsideRoot,
+} from "./path.ts";
 
 /**
  * Options of a static mount (`app.mount(prefix, dir, options)`, `serveStatic`, `serveFile`).
@@ -114,18 +119,20 @@ export function serveStatic(dir: string, options: StaticOptions = {}): Mountable
       if (req.method !== "GET" && req.method !== "HEAD") {
         return settings.fallthrough ? undefined : refuseMethod(req);
       }
+      const inRoot = rootResolver(root);
       let found: Located;
       try {
-        found = await locate(root, req, settings);
+        found = await locate(inRoot, req, settings);
       } catch (error) {
         if (!HTTPError.is(error) || error.status >= 500) throw error;
-        const fallback = error.status === 404 ? await fallbackFile(root, req, settings) : undefined;
+        const fallback =
+          error.status === 404 ? await fallbackFile(inRoot, req, settings) : undefined;
         if (fallback !== undefined) found = fallback;
         else if (settings.fallthrough) return undefined;
         else throw error;
       }
       if (found.kind === "redirect") return found.response;
-      return sendFile(req, found.path, found.segments, root, settings);
+      return sendFile(req, found, inRoot, settings);
     },
   };
 }
@@ -155,7 +162,7 @@ export function serveFile(path: string, options: StaticOptions = {}): Mountable 
         if (settings.fallthrough) return undefined;
         throw new HTTPError(404);
       }
-      return sendFile(req, file, undefined, undefined, settings);
+      return sendFile(req, await locateFile(file), undefined, settings);
     },
   };
 }
@@ -211,44 +218,133 @@ export async function resolveStaticFile(
   return resolved.realPath;
 }
 
-type Located =
-  | { kind: "file"; path: string; segments: string[] }
-  | { kind: "redirect"; response: SluiceResponse };
+/** A regular file opened and stat'ed once, handed to the FileResponse that sends it. */
+interface OpenFile {
+  readonly handle: FileHandle;
+  readonly stat: BigIntStats;
+}
 
-async function locate(root: string, req: SluiceRequest<any>, options: Settings): Promise<Located> {
+/**
+ * A file found for a request: its real path and, when it could be opened here, the open file
+ * (else the FileResponse opens it and answers what it meets, a 403 say).
+ */
+interface FoundFile {
+  readonly kind: "file";
+  readonly path: string;
+  readonly segments: string[] | undefined;
+  readonly open: OpenFile | undefined;
+}
+
+type Located = FoundFile | { kind: "redirect"; response: SluiceResponse };
+
+/** Resolves paths below one root for one request, looking the root's real path up only once. */
+type RootResolver = (segments: string[]) => Promise<ResolvedPath>;
+
+function rootResolver(root: string): RootResolver {
+  let realRoot: Promise<string> | undefined;
+  return async (segments) => {
+    realRoot ??= realpath(root);
+    let real: string;
+    try {
+      real = await realRoot;
+    } catch (error) {
+      const status = errnoStatus(error);
+      if (status === undefined) throw error;
+      return { ok: false, status };
+    }
+    return resolveInsideRoot(root, segments, real);
+  };
+}
+
+// Opening a FIFO without O_NONBLOCK blocks a thread-pool thread until a writer appears; with it the
+// open returns at once and the fstat refuses anything but a regular file (as FileResponse does).
+const OPEN_FLAGS = constants.O_RDONLY | (constants.O_NONBLOCK ?? 0);
+
+/**
+ * Opens what a real path names and stats it once: the open file when it is a regular file,
+ * "directory" for a directory, null when nothing servable is there, undefined when it cannot be
+ * opened here for another reason the FileResponse will answer (no permission). Other failures
+ * (EMFILE, EIO) are thrown, to be a 500.
+ */
+async function openPath(path: string): Promise<OpenFile | "directory" | null | undefined> {
+  let handle: FileHandle;
+  try {
+    handle = await open(path, OPEN_FLAGS);
+  } catch (error) {
+    const status = errnoStatus(error);
+    if (status === 404) return null;
+    if (status === undefined) throw error;
+    // A directory may be unreadable and still lead to an index; a file is the FileResponse's.
+    return (await statOrNull(path))?.isDirectory() ? "directory" : undefined;
+  }
+  try {
+    const info = await handle.stat({ bigint: true });
+    if (info.isFile()) return { handle, stat: info };
+    await handle.close();
+    return info.isDirectory() ? "directory" : null;
+  } catch (error) {
+    await handle.close();
+    throw error;
+  }
+}
+
+/** The file a candidate path names below the root, opened, or undefined when there is none. */
+async function candidateFile(
+  inRoot: RootResolver,
+  segments: string[],
+): Promise<FoundFile | undefined> {
+  const found = await inRoot(segments);
+  if (!found.ok) return undefined;
+  const opened = await openPath(found.realPath);
+  if (opened === null || opened === "directory") return undefined;
+  return { kind: "file", path: found.realPath, segments, open: opened };
+}
+
+/** The one file of a `serveFile` mount, opened. */
+async function locateFile(path: string): Promise<FoundFile> {
+  const opened = await openPath(path);
+  // Not there (any more), or not a file: the FileResponse answers for it, as it would by path.
+  const open = opened === null || opened === "directory" ? undefined : opened;
+  return { kind: "file", path, segments: undefined, open };
+}
+
+async function locate(
+  inRoot: RootResolver,
+  req: SluiceRequest<any>,
+  options: Settings,
+): Promise<Located> {
   const norm = normalize(req.path, options);
   const segments = norm.segments;
   // Inside a mount "/static" and "/static/" both arrive as "/": the full path tells them apart.
   const trailingSlash = segments.length === 0 ? fullPath(req).endsWith("/") : norm.trailingSlash;
-  const resolved = await resolveInsideRoot(root, segments);
+  const resolved = await inRoot(segments);
   if (!resolved.ok) {
     if (resolved.status === 404 && !trailingSlash && segments.length > 0) {
       for (const ext of options.extensions) {
         const candidate = [...segments.slice(0, -1), `${segments.at(-1)}.${ext}`];
-        const found = await resolveInsideRoot(root, candidate);
-        if (found.ok && (await isFile(found.realPath))) {
-          return { kind: "file", path: found.realPath, segments: candidate };
-        }
+        const found = await candidateFile(inRoot, candidate);
+        if (found !== undefined) return found;
       }
     }
     throw new HTTPError(resolved.status);
   }
-  const info = await statOrNull(resolved.realPath);
-  if (info === null) throw new HTTPError(404);
-  if (info.isDirectory()) {
+  // The file is opened and stat'ed here, once: the FileResponse gets the handle and the stat.
+  const opened = await openPath(resolved.realPath);
+  if (opened === null) throw new HTTPError(404);
+  if (opened === "directory") {
     if (!trailingSlash) return { kind: "redirect", response: directoryRedirect(req, segments) };
     for (const index of options.index) {
-      const candidate = [...segments, index];
-      const found = await resolveInsideRoot(root, candidate);
-      if (found.ok && (await isFile(found.realPath))) {
-        return { kind: "file", path: found.realPath, segments: candidate };
-      }
+      const found = await candidateFile(inRoot, [...segments, index]);
+      if (found !== undefined) return found;
     }
     throw new HTTPError(404);
   }
   // A file named like a directory ("/a.txt/") is not that file.
-  if (!info.isFile() || trailingSlash) throw new HTTPError(404);
-  return { kind: "file", path: resolved.realPath, segments };
+  if (trailingSlash) {
+    await opened?.handle.close();
+    throw new HTTPError(404);
+  }
+  return { kind: "file", path: resolved.realPath, segments, open: opened };
 }
 
 /**
@@ -266,50 +362,67 @@ function directoryRedirect(req: SluiceRequest<any>, segments: string[]): SluiceR
 
 async function sendFile(
   req: SluiceRequest<any>,
-  path: string,
-  segments: string[] | undefined,
-  root: string | undefined,
+  found: FoundFile,
+  inRoot: RootResolver | undefined,
   options: Settings,
 ): Promise<SluiceResponse> {
-  const mediaType = mime.contentType(basename(path)) || "application/octet-stream";
-  let file = path;
-  let coding: string | undefined;
-  let anyVariant = false;
-  if (options.precompressed) {
-    const available: { coding: string; path: string }[] = [];
-    for (const variant of VARIANTS) {
-      const found = await variantPath(path, variant.suffix, segments, root);
-      if (found !== undefined) available.push({ coding: variant.coding, path: found });
+  const path = found.path;
+  let opened = found.open;
+  let res: FileResponse;
+  try {
+    const mediaType = mime.contentType(basename(path)) || "application/octet-stream";
+    let file = path;
+    let coding: string | undefined;
+    let anyVariant = false;
+    if (options.precompressed) {
+      const available: { coding: string; path: string }[] = [];
+      for (const variant of VARIANTS) {
+        const variantFile = await variantPath(path, variant.suffix, found.segments, inRoot);
+        if (variantFile !== undefined)
+          available.push({ coding: variant.coding, path: variantFile });
+      }
+      anyVariant = available.length > 0;
+      const chosen = chooseEncoding(
+        req.header("accept-encoding"),
+        available.map((v) => v.coding),
+      );
+      const pick = available.find((v) => v.coding === chosen);
+      if (pick !== undefined) {
+        file = pick.path;
+        coding = pick.coding;
+        // The variant is sent instead: it is opened by its FileResponse.
+        await opened?.handle.close();
+        opened = undefined;
+      }
     }
-    anyVariant = available.length > 0;
-    const chosen = chooseEncoding(
-      req.header("accept-encoding"),
-      available.map((v) => v.coding),
-    );
-    const pick = available.find((v) => v.coding === chosen);
-    if (pick !== undefined) {
-      file = pick.path;
-      coding = pick.coding;
+    const init: FileInit = {
+      mediaType,
+      contentEncoding: coding,
+      headers: options.cacheControl === undefined ? {} : { "cache-control": options.cacheControl },
+      acceptRanges: options.acceptRanges,
+      etag: options.etag,
+      lastModified: options.lastModified,
+      stat: opened?.stat,
+    };
+    res = new FileResponse(opened?.handle ?? file, init);
+    // The response owns the handle now: it closes it on every path.
+    opened = undefined;
+    // The answer depends on Accept-Encoding whenever a variant exists (RFC 9110 §12.5.5).
+    if (anyVariant) res.setHeader("vary", "Accept-Encoding");
+    if (options.setHeaders !== undefined) {
+      // A file that vanished since it was found is the FileResponse's 404, as without the hook.
+      const info =
+        found.open !== undefined && coding === undefined
+          ? await found.open.handle.stat()
+          : await statOrNull(file);
+      if (info !== null) await options.setHeaders(res, file, info);
     }
+    const prepared = await res.prepare(req);
+    if (coding !== undefined || options.compressor === undefined) return prepared;
+    return options.compressor(req, prepared);
+  } finally {
+    await opened?.handle.close();
   }
-  const res = new FileResponse(file, {
-    mediaType,
-    contentEncoding: coding,
-    headers: options.cacheControl === undefined ? {} : { "cache-control": options.cacheControl },
-    acceptRanges: options.acceptRanges,
-    etag: options.etag,
-    lastModified: options.lastModified,
-  });
-  // The answer depends on Accept-Encoding whenever a variant exists (RFC 9110 §12.5.5).
-  if (anyVariant) res.setHeader("vary", "Accept-Encoding");
-  if (options.setHeaders !== undefined) {
-    // A file that vanished since it was found is the FileResponse's 404, as without the hook.
-    const info = await statOrNull(file);
-    if (info !== null) await options.setHeaders(res, file, info);
-  }
-  const prepared = await res.prepare(req);
-  if (coding !== undefined || options.compressor === undefined) return prepared;
-  return options.compressor(req, prepared);
 }
 
 /** A precompressed variant beside `path`, checked against the root like the file itself. */
@@ -317,13 +430,13 @@ async function variantPath(
   path: string,
   suffix: string,
   segments: string[] | undefined,
-  root: string | undefined,
+  inRoot: RootResolver | undefined,
 ): Promise<string | undefined> {
-  if (segments === undefined || root === undefined) {
+  if (segments === undefined || inRoot === undefined) {
     return (await isFile(path + suffix)) ? path + suffix : undefined;
   }
   const candidate = [...segments.slice(0, -1), `${segments.at(-1)}${suffix}`];
-  const found = await resolveInsideRoot(root, candidate);
+  const found = await inRoot(candidate);
   return found.ok && (await isFile(found.realPath)) ? found.realPath : undefined;
 }
 
@@ -376,7 +489,7 @@ async function isFile(path: string): Promise<boolean> {
  * otherwise, or when the fallback file is not there.
  */
 async function fallbackFile(
-  root: string,
+  inRoot: RootResolver,
   req: SluiceRequest<any>,
   options: Settings,
 ): Promise<Located | undefined> {
@@ -384,9 +497,7 @@ async function fallbackFile(
   const last = req.path.slice(req.path.lastIndexOf("/") + 1);
   if (last.includes(".")) return undefined;
   if (!mediaTypeAccepted(req.header("accept"), "text/html")) return undefined;
-  const found = await resolveInsideRoot(root, options.fallback);
-  if (!found.ok || !(await isFile(found.realPath))) return undefined;
-  return { kind: "file", path: found.realPath, segments: options.fallback };
+  return candidateFile(inRoot, options.fallback);
 }
 
 /** The options of a mount, checked and settled once, when it is built. */

@@ -69,18 +69,23 @@ export type ResolvedPath =
  * non-directories on the way and names too long for the file system are 404, permission errors
  * 403; any other error (EMFILE, EIO, ...) is thrown so it becomes a 500, not a misleading 404.
  *
- * Open `realPath`, not `path`, so that what is served is what was checked.
+ * Open `realPath`, not `path`, so that what is served is what was checked. `realRootKnown` is the
+ * root's real path when the caller looked it up already (for several paths of one request).
  *
  * @example
  * const resolved = await resolveInsideRoot("./public", ["docs", "a b.txt"]);
  * if (!resolved.ok) throw new HTTPError(resolved.status);
  */
-export async function resolveInsideRoot(root: string, segments: string[]): Promise<ResolvedPath> {
+export async function resolveInsideRoot(
+  root: string,
+  segments: string[],
+  realRootKnown?: string,
+): Promise<ResolvedPath> {
   const path = join(root, ...segments);
   let realRoot: string;
   let realTarget: string;
   try {
-    realRoot = await realpath(root);
+    realRoot = realRootKnown ?? (await realpath(root));
     realTarget = await realpath(path);
   } catch (error) {
     const status = errnoStatus(error);

@@ -3,10 +3,16 @@ import type { AppPort } from "../../core/port.ts";
 import { isContentless } from "../../http/status.ts";
 import { encodedBody, type SluiceResponse } from "../../responses/base.ts";
 import type { Chunk, Sink, StreamBody } from "../../responses/stream.ts";
-import { BATCH_BYTES, runStream, webStreamBody } from "../pump.ts";
+import { BATCH_BYTES, runStream, streamExchange, webStreamBody } from "../pump.ts";
 import { type FetchInfo, FetchRequest } from "./request.ts";
 
 const encoder = new TextEncoder();
+
+// setTimeout(0) is the portable "after pending I/O" on runtimes without setImmediate.
+const defer: Sink["defer"] =
+  typeof setImmediate === "function"
+    ? (fn, arg) => setImmediate(fn, arg)
+    : (fn, arg) => setTimeout(fn, 0, arg);
 
 /**
  * Answers a web Request with a web Response: the engine for Bun, Deno, Workers and in-memory tests.
@@ -21,7 +27,7 @@ export async function fetchApp(
   info?: FetchInfo,
 ): Promise<Response> {
   const req = new FetchRequest(request, info);
-  const response = await app.handle(req);
+  const response = await (app.handleNow === undefined ? app.handle(req) : app.handleNow(req));
   return toWeb(app, req, response, info);
 }
 
@@ -91,6 +97,9 @@ async function toWeb(
     }
     case "stream":
       return streamToWeb(app, req, response, body, head, info);
+    case "file":
+      // No file path here: its chunks go through the writer as a stream, read as it pulls.
+      return streamToWeb(app, req, response, body.stream(), head, info);
     default:
       throw new TypeError(`unknown body kind ${(body as { kind: string }).kind}`);
   }
@@ -104,9 +113,7 @@ function streamToWeb(
   head: boolean,
   info?: FetchInfo,
 ): Promise<Response> {
-  delete response.headers["content-length"];
-  delete response.headers["transfer-encoding"];
-  if (body.length !== undefined) response.headers["content-length"] = String(body.length);
+  const exchange = streamExchange(app, req, response, body, head);
   return new Promise<Response>((resolve) => {
     let controller!: ReadableStreamDefaultController<Uint8Array>;
     let wake: (() => void) | undefined;
@@ -151,17 +158,12 @@ function streamToWeb(
           if (signal.aborted || closed || (controller.desiredSize ?? 0) > 0) return r();
           wake = r;
         }),
+      ready: () => closed || (controller.desiredSize ?? 0) > 0,
       // setTimeout(0) is the portable "after pending I/O" on runtimes without setImmediate.
-      defer:
-        typeof setImmediate === "function" ? (fn) => setImmediate(fn) : (fn) => setTimeout(fn, 0),
+      defer,
     };
     const done = runStream({
-      app,
-      request: req,
-      response,
-      body,
-      head,
-      signal,
+      ...exchange,
       sink,
       sendHead() {
         started = true;

@@ -16,8 +16,15 @@ import type { AppPort } from "../../core/port.ts";
 import { isContentless } from "../../http/status.ts";
 import { type Body, encodedBody, type SluiceResponse } from "../../responses/base.ts";
 import type { Chunk, Sink, StreamBody } from "../../responses/stream.ts";
-import { runStream, webStreamBody } from "../pump.ts";
+import {
+  type Closing,
+  type StreamTarget,
+  startStream,
+  streamHeaders,
+  webStreamBody,
+} from "../pump.ts";
 import { H2Request } from "./request.ts";
+import { drained } from "./write.ts";
 
 const { NGHTTP2_NO_ERROR, NGHTTP2_CANCEL } = constants;
 
@@ -187,14 +194,15 @@ export class H2Streams {
   readonly sessions = new Set<ServerHttp2Session>();
   /** The sockets under them (a session only lends a proxy that cannot be closed). */
   readonly #sockets = new Set<Duplex>();
-  /** Requests whose body is a stream being written (shutdown ends these). */
-  readonly streaming = new Set<H2Request>();
   /** Streams each session's client has reset. */
   readonly #resets = new WeakMap<Http2Session, number>();
   #shuttingDown = false;
+  /** The server's graceful shutdown, shared with its HTTP/1.1 streams. */
+  readonly #closing: Closing;
 
-  constructor(app: AppPort, options: HTTP2Options = {}) {
+  constructor(app: AppPort, closing: Closing, options: HTTP2Options = {}) {
     this.#app = app;
+    this.#closing = closing;
     this.#idleTimeout = options.idleTimeout ?? HTTP2_DEFAULTS.idleTimeout;
   }
 
@@ -239,10 +247,14 @@ export class H2Streams {
     const req = new H2Request(stream, fields);
     (stream as Tagged)[REQUEST] = req;
     stream.on("close", this.#closed);
-    this.#app.handle(req).then(
-      (response) => this.respond(req, stream, response),
-      (err) => this.respond(req, stream, this.#app.errorResponse(err, req)),
-    );
+    const app = this.#app;
+    const answer = app.handleNow === undefined ? app.handle(req) : app.handleNow(req);
+    if (answer instanceof Promise) {
+      answer.then(
+        (response) => this.send(req, stream, response),
+        (err) => this.send(req, stream, app.errorResponse(err, req)),
+      );
+    } else this.send(req, stream, answer);
   }
 
   /**
@@ -260,6 +272,16 @@ export class H2Streams {
 
   #countReset(session: Http2Session): void {
     this.#resets.set(session, (this.#resets.get(session) ?? 0) + 1);
+  }
+
+  /** Writes the app's answer to one stream; a failure of the engine itself cuts the stream. */
+  send(req: H2Request, stream: ServerHttp2Stream, response: SluiceResponse): void {
+    try {
+      this.respond(req, stream, response);
+    } catch (error) {
+      this.#app.report(error, { request: req, phase: "server" });
+      stream.destroy(TRUNCATED);
+    }
   }
 
   /** Writes a response value to an h2 stream. */
@@ -311,12 +333,16 @@ export class H2Streams {
       case "stream":
         this.#writeStream(req, stream, response, body, head);
         return;
+      case "file":
+        // Through the writer as a stream of chunks: node:http2 frames and flow-controls them.
+        this.#writeStream(req, stream, response, body.stream(), head);
+        return;
       default:
         throw new TypeError(`unknown body kind ${(body as { kind: string }).kind}`);
     }
     if (req.bodyTaken) stopBody(stream);
     // Most responses have nothing to run afterwards: no listener for them.
-    if (response.tasks.length > 0 || response.teardowns.length > 0) {
+    if (response.hasFollowUps) {
       stream.once("close", () => {
         void finishResponse({ app, request: req, response }, stream.rstCode === NGHTTP2_NO_ERROR);
       });
@@ -344,7 +370,7 @@ export class H2Streams {
     }
   }
 
-  /** A stream body through the shared pump, with a sink over the h2 stream and its flow control. */
+  /** A stream body through the shared writer, with a sink over the h2 stream and its flow control. */
   #writeStream(
     req: H2Request,
     stream: ServerHttp2Stream,
@@ -352,78 +378,9 @@ export class H2Streams {
     body: StreamBody<unknown>,
     head: boolean,
   ): void {
-    const app = this.#app;
-    const signal = req.signal;
-    const headers = response.headers;
     // An h2 body ends with END_STREAM: a length only when it is known in advance (a file).
-    delete headers["content-length"];
-    if (body.length !== undefined) headers["content-length"] = String(body.length);
-    req.streaming = true;
-    this.streaming.add(req);
-    // Writes not yet sent: a truncation waits for them, so what was written arrives before the
-    // reset (a reset would overtake DATA frames still queued).
-    let unsent = 0;
-    let cut = false;
-    const reset = () => {
-      req.truncated = true;
-      if (!stream.destroyed) stream.destroy(TRUNCATED);
-    };
-    const sent = () => {
-      if (--unsent === 0 && cut) reset();
-    };
-    const sink: Sink = {
-      write: (chunk: Chunk) => {
-        unsent++;
-        return stream.write(chunk, sent);
-      },
-      drained: () =>
-        new Promise<void>((resolve) => {
-          // Flow control is the backpressure: the stream drains when the client's window lets
-          // its buffered data out. It may have drained while the pump awaited the producer.
-          if (signal.aborted || stream.destroyed || !stream.writableNeedDrain) return resolve();
-          const done = () => {
-            stream.off("drain", done);
-            stream.off("close", done);
-            signal.removeEventListener("abort", done);
-            resolve();
-          };
-          stream.on("drain", done);
-          stream.on("close", done);
-          signal.addEventListener("abort", done);
-        }),
-      defer: (fn) => setImmediate(fn),
-    };
-    void runStream({
-      app,
-      request: req,
-      response,
-      body,
-      head,
-      signal,
-      sink,
-      sendHead: () => {
-        stream.respond(h2Fields(response.status, headers), { endStream: head });
-      },
-      finish: () => {
-        if (!stream.writableEnded) stream.end();
-        if (req.bodyTaken) stopBody(stream);
-      },
-      truncate: () => {
-        if (stream.destroyed) return;
-        cut = true;
-        if (unsent === 0) reset();
-        // A client that stopped reading never takes the rest: reset it anyway after a while.
-        else setTimeout(reset, 5000).unref();
-      },
-      replace: (error) => {
-        const problem = app.errorResponse(error, req);
-        const text = problem.body();
-        if (text.kind !== "bytes" || stream.destroyed) return reset();
-        problem.headers["content-length"] = String(Buffer.byteLength(text.data as string));
-        stream.respond(h2Fields(problem.status, problem.headers), { endStream: head });
-        if (!head) stream.end(text.data);
-      },
-    }).finally(() => this.streaming.delete(req));
+    streamHeaders(response, body);
+    startStream(new H2Stream(this.#app, req, stream, response, body, head, this.#closing));
   }
 
   /**
@@ -452,5 +409,107 @@ export class H2Streams {
     const reason = new Error("server shutting down: the shutdown timeout has passed");
     for (const session of this.sessions) session.destroy(reason, NGHTTP2_CANCEL);
     for (const socket of this.#sockets) socket.destroy();
+  }
+}
+
+/**
+ * A stream's target and sink on an h2 stream: flow control is the backpressure (the stream drains
+ * as the client's window lets its data out). Truncation is RST_STREAM INTERNAL_ERROR, sent once
+ * what was written has left: a reset would overtake DATA frames still queued.
+ */
+class H2Stream implements StreamTarget, Sink {
+  readonly app: AppPort;
+  readonly request: H2Request;
+  readonly stream: ServerHttp2Stream;
+  readonly response: SluiceResponse;
+  readonly body: StreamBody<unknown>;
+  readonly head: boolean;
+  readonly signal: AbortSignal;
+  readonly closing: Closing;
+  readonly sink: Sink = this;
+  /** Writes node:http2 has not sent yet. */
+  unsent = 0;
+  /** A truncation waits for them. */
+  cut = false;
+  readonly #sent = (): void => {
+    if (--this.unsent === 0 && this.cut) this.reset();
+  };
+
+  constructor(
+    app: AppPort,
+    request: H2Request,
+    stream: ServerHttp2Stream,
+    response: SluiceResponse,
+    body: StreamBody<unknown>,
+    head: boolean,
+    closing: Closing,
+  ) {
+    this.app = app;
+    this.request = request;
+    this.stream = stream;
+    this.response = response;
+    this.body = body;
+    this.head = head;
+    this.signal = request.signal;
+    this.closing = closing;
+  }
+
+  write(chunk: Chunk): boolean {
+    this.unsent++;
+    return this.stream.write(chunk, this.#sent);
+  }
+
+  drained(): Promise<void> {
+    return drained(this.stream, this.signal);
+  }
+
+  ready(): boolean {
+    return !this.stream.writableNeedDrain;
+  }
+
+  defer<A>(fn: (arg: A) => void, arg: A): void {
+    setImmediate(fn, arg);
+  }
+
+  sendHead(): void {
+    this.stream.respond(h2Fields(this.response.status, this.response.headers), {
+      endStream: this.head,
+    });
+  }
+
+  finish(): void {
+    const stream = this.stream;
+    if (!stream.writableEnded && !stream.destroyed) stream.end();
+    if (this.request.bodyTaken) stopBody(stream);
+  }
+
+  truncate(): void {
+    if (this.stream.destroyed) return;
+    this.cut = true;
+    if (this.unsent === 0) this.reset();
+    // A client that stopped reading never takes the rest: reset it anyway after a while.
+    else setTimeout(() => this.reset(), 5000).unref();
+  }
+
+  reset(): void {
+    this.request.truncated = true;
+    if (!this.stream.destroyed) this.stream.destroy(TRUNCATED);
+  }
+
+  replace(error: unknown): void {
+    const problem = this.app.errorResponse(error, this.request);
+    const text = problem.body();
+    const stream = this.stream;
+    if (text.kind !== "bytes" || stream.destroyed) {
+      this.reset();
+      return;
+    }
+    problem.headers["content-length"] = String(Buffer.byteLength(text.data as string));
+    stream.respond(h2Fields(problem.status, problem.headers), { endStream: this.head });
+    if (!this.head) stream.end(text.data);
+  }
+
+  watch(watcher: { handleEvent(): void } | undefined): void {
+    this.request.watcher = watcher;
   }
 }

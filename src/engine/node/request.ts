@@ -11,10 +11,10 @@ import { SluiceRequest } from "../../http/request.ts";
  * @internal
  */
 export abstract class SocketRequest extends SluiceRequest<any> {
-  /** True once a stream body is being written (graceful shutdown ends these). */
-  streaming = false;
   #controller: AbortController | undefined;
   #aborted: unknown;
+  /** @internal told when the request aborts: the writer of its stream (see pump.ts `watch`) */
+  watcher: { handleEvent(): void } | undefined = undefined;
 
   get signal(): AbortSignal {
     if (this.#controller === undefined) {
@@ -29,6 +29,7 @@ export abstract class SocketRequest extends SluiceRequest<any> {
     if (this.#aborted !== undefined) return;
     this.#aborted = reason;
     this.#controller?.abort(reason);
+    this.watcher?.handleEvent();
   }
 
   get aborted(): boolean {
@@ -44,6 +45,10 @@ export class NodeRequest extends SocketRequest {
   readonly raw: IncomingMessage;
   readonly method: string;
   readonly url: string;
+  /** @internal links of the server's list of requests in flight (see serve.ts) */
+  prev: NodeRequest | undefined = undefined;
+  /** @internal */
+  next: NodeRequest | undefined = undefined;
 
   constructor(raw: IncomingMessage) {
     super();

@@ -15,7 +15,14 @@ import type { SecureContextOptions, TLSSocket } from "node:tls";
 import { finishResponse } from "../../core/lifecycle.ts";
 import type { AppPort } from "../../core/port.ts";
 import { isContentless } from "../../http/status.ts";
-import { type Body, encodedBody, type SluiceResponse } from "../../responses/base.ts";
+import {
+  type Body,
+  BufferedResponse,
+  encodedBody,
+  type SluiceResponse,
+} from "../../responses/base.ts";
+import { Closing } from "../pump.ts";
+import { writeFileBody } from "./file.ts";
 import { H2Streams, HTTP2_DEFAULTS, type HTTP2Options, http2ServerOptions } from "./http2.ts";
 import { NodeRequest } from "./request.ts";
 import { resetSocket } from "./socket.ts";
@@ -27,7 +34,10 @@ export interface ServeOptions {
   port?: number;
   /** Address to bind (default 127.0.0.1). */
   host?: string;
-  /** How long `close()` lets in-flight requests finish before it cuts them, in ms (default 5000). */
+  /**
+   * How long `close()` lets in-flight requests and finite streams finish before it cuts them, in
+   * ms (default 5000). Event streams do not wait for it: they are ended cleanly at once.
+   */
   shutdownTimeout?: number;
   /** Idle keep-alive timeout for HTTP/1.1 connections, in ms (Node's default: 5000). */
   keepAliveTimeout?: number;
@@ -67,9 +77,11 @@ export interface RunningServer<S extends AnyServer = Server> {
   /** `http://host:port`, or `https://host:port` with `tls`. */
   readonly url: string;
   /**
-   * Graceful shutdown: stops accepting connections, closes idle ones, ends open streams (their
-   * teardown runs; their clients see truncation), lets other in-flight requests finish within
-   * `shutdownTimeout`, then cuts what is left.
+   * Graceful shutdown: stops accepting connections and closes idle ones; ends open event streams
+   * cleanly at once (terminating chunk: an EventSource reconnects elsewhere with Last-Event-ID;
+   * teardown runs; counted as aborted); lets other in-flight requests and streams finish within
+   * `shutdownTimeout`, then aborts their signal and cuts them (a stream cut there is truncated,
+   * never ended cleanly). Resolves once every connection is closed.
    */
   close(): Promise<void>;
 }
@@ -112,37 +124,48 @@ export async function serve(
   options: ServeOptions = {},
 ): Promise<RunningServer<AnyServer>> {
   const host = options.host ?? "127.0.0.1";
-  const inflight = new Set<NodeRequest>();
-  // Requests in flight per connection, so shutdown can close connections that have none — also
-  // those that never sent a request, which closeIdleConnections() leaves open.
-  const busy = new Map<Socket, number>();
+  const inflight = new InFlight();
+  // Every connection, so shutdown can close those with nothing in flight — also those that never
+  // sent a request, which closeIdleConnections() leaves open.
+  const sockets = new Set<Socket>();
   let closing: Promise<void> | undefined;
+  // Streams see the shutdown through this (shared with every stream of this server).
+  const streams = new Closing();
+
+  // One listener for every response of this server, not a closure per request: `this` is the
+  // response, its request hangs from it. Disconnect is detected on the response: the request's
+  // "close" fires as soon as its body has been read, long before the response ends.
+  function onResponseClose(this: ServerResponse): void {
+    const req = (this as Answering)[REQUEST]!;
+    inflight.delete(req);
+    if (!this.writableFinished) req.abort(new Error("client disconnected"));
+    if (closing !== undefined) {
+      const socket = req.raw.socket;
+      if (!busySockets(inflight).has(socket)) socket.destroySoon();
+    }
+  }
 
   const http1 = (raw: IncomingMessage, res: ServerResponse) => {
     const req = new NodeRequest(raw);
     inflight.add(req);
-    const socket = raw.socket;
-    busy.set(socket, (busy.get(socket) ?? 0) + 1);
-    // Disconnect is detected on the response: the request's "close" fires as soon as its body has
-    // been read, long before the response ends.
-    res.once("close", () => {
-      inflight.delete(req);
-      const n = (busy.get(socket) ?? 1) - 1;
-      if (busy.has(socket)) busy.set(socket, n);
-      if (closing && n === 0) socket.destroySoon();
-      if (!res.writableFinished) req.abort(new Error("client disconnected"));
-    });
-    if (closing) res.setHeader("connection", "close");
-    app.handle(req).then(
-      (response) => respond(app, req, res, response),
-      (err) => fail(app, req, res, err),
-    );
+    (res as Answering)[REQUEST] = req;
+    res.on("close", onResponseClose);
+    if (closing !== undefined) res.setHeader("connection", "close");
+    // A plain route answers at once: written in this same turn, with no promise on the way.
+    const answer = app.handleNow === undefined ? app.handle(req) : app.handleNow(req);
+    if (answer instanceof Promise)
+      answer.then((response) => send(app, req, res, response, streams));
+    else send(app, req, res, answer, streams);
   };
+  // One listener for every connection's close (no closure or once-wrapper per connection).
+  function onSocketClose(this: Socket): void {
+    sockets.delete(this);
+  }
   const track = (socket: Socket) => {
-    busy.set(socket, 0);
-    socket.once("close", () => busy.delete(socket));
+    sockets.add(socket);
+    socket.on("close", onSocketClose);
   };
-  const { server, h2 } = createFor(app, options, http1);
+  const { server, h2 } = createFor(app, options, http1, streams);
   // Connections, tracked for shutdown: over TLS, the TLS socket the requests come on; HTTP/2 ones
   // apart, for their sessions.
   if (options.tls === undefined) server.on("connection", h2 ? h2.track : track);
@@ -181,7 +204,7 @@ export async function serve(
     port,
     url: `${options.tls === undefined ? "http" : "https"}://${shown}:${port}`,
     close() {
-      closing ??= shutdown(server, inflight, busy, h2, options.shutdownTimeout ?? 5000);
+      closing ??= shutdown(server, inflight, sockets, streams, h2, options.shutdownTimeout ?? 5000);
       return closing;
     },
   };
@@ -192,6 +215,7 @@ function createFor(
   app: AppPort,
   options: ServeOptions,
   http1: (raw: IncomingMessage, res: ServerResponse) => void,
+  streams: Closing,
 ): { server: AnyServer; h2: H2Streams | undefined } {
   const { tls, h2c } = options;
   if (h2c && tls !== undefined) {
@@ -205,7 +229,7 @@ function createFor(
     return { server: createHttpsServer(tls ?? {}, http1), h2: undefined };
   }
   const settings = options.http2 ?? {};
-  const h2 = new H2Streams(app, settings);
+  const h2 = new H2Streams(app, streams, settings);
   let server: Http2SecureServer | Http2Server;
   if (tls !== undefined) {
     const allowHTTP1 = settings.allowHTTP1 ?? HTTP2_DEFAULTS.allowHTTP1;
@@ -223,29 +247,95 @@ function createFor(
   return { server, h2 };
 }
 
+/** The request being answered on a node:http response (a property, so no closure is needed). */
+const REQUEST = Symbol("sluice.request");
+type Answering = ServerResponse & { [REQUEST]?: NodeRequest };
+
+/**
+ * The requests in flight, as a list linked through the requests themselves: adding and removing
+ * one allocates nothing, where a Set's table grows and shrinks under the churn of requests.
+ */
+class InFlight {
+  #head: NodeRequest | undefined = undefined;
+
+  add(req: NodeRequest): void {
+    req.next = this.#head;
+    if (this.#head !== undefined) this.#head.prev = req;
+    this.#head = req;
+  }
+
+  delete(req: NodeRequest): void {
+    const { prev, next } = req;
+    if (prev === undefined) {
+      if (this.#head !== req) return;
+      this.#head = next;
+    } else prev.next = next;
+    if (next !== undefined) next.prev = prev;
+    req.prev = undefined;
+    req.next = undefined;
+  }
+
+  *[Symbol.iterator](): IterableIterator<NodeRequest> {
+    // Callers that change the list while they walk it take a copy first.
+    for (let req = this.#head; req !== undefined; req = req.next) yield req;
+  }
+}
+
+/** The connections with a request in flight (only asked during a shutdown). */
+function busySockets(inflight: InFlight): Set<Socket> {
+  const busy = new Set<Socket>();
+  for (const req of inflight) busy.add(req.raw.socket);
+  return busy;
+}
+
+/** Writes the app's answer to one request. */
+function send(
+  app: AppPort,
+  req: NodeRequest,
+  res: ServerResponse,
+  response: SluiceResponse,
+  streams: Closing,
+): void {
+  try {
+    respond(app, req, res, response, streams);
+  } catch (error) {
+    // A failure of the engine itself (node:http refusing what it was given): heard, and the
+    // exchange cut rather than left hanging; the server keeps serving.
+    app.report(error, { request: req, phase: "server" });
+    res.destroy();
+  }
+}
+
 async function shutdown(
   server: AnyServer,
-  inflight: Set<NodeRequest>,
-  busy: Map<Socket, number>,
+  inflight: InFlight,
+  sockets: Set<Socket>,
+  streams: Closing,
   h2: H2Streams | undefined,
   timeout: number,
 ): Promise<void> {
   const closed = new Promise<void>((resolve) => server.close(() => resolve()));
   const closeIdle = () => {
     (server as Partial<Server>).closeIdleConnections?.();
-    for (const [socket, n] of busy) if (n === 0) socket.destroySoon();
+    const busy = busySockets(inflight);
+    for (const socket of sockets) if (!busy.has(socket)) socket.destroySoon();
     h2?.closeIdle();
   };
   closeIdle();
   // HTTP/2: GOAWAY on every connection; their open streams go on.
   h2?.close();
-  // Streams may never end on their own (SSE, /infinite): end them now so their teardown runs.
-  for (const req of inflight) if (req.streaming) req.abort(new Error("server shutting down"));
-  if (h2) for (const req of h2.streaming) req.abort(new Error("server shutting down"));
+  // Event streams never end on their own: they end now, cleanly. Everything else gets the timeout.
+  streams.close();
   const deadline = setTimeout(() => {
-    (server as Partial<Server>).closeAllConnections?.();
-    for (const socket of busy.keys()) resetSocket(socket);
+    // Past the deadline: what is left is cut. Aborting the signals stops the streams (truncated,
+    // their teardown run) and tells handlers still at work; then every connection still open is
+    // reset, which no client can read as a complete response, close-delimited ones included.
+    const reason = new Error("server shutting down: the shutdown timeout has passed");
+    for (const req of [...inflight]) req.abort(reason);
     h2?.destroy();
+    setImmediate(() => {
+      for (const socket of sockets) resetSocket(socket);
+    });
   }, timeout);
   deadline.unref();
   const idle = setInterval(closeIdle, 50);
@@ -257,19 +347,37 @@ async function shutdown(
   }
 }
 
-function fail(app: AppPort, req: NodeRequest, res: ServerResponse, err: unknown): void {
-  respond(app, req, res, app.errorResponse(err, req));
-}
-
 /** Writes a response value to a node:http response. */
 function respond(
   app: AppPort,
   req: NodeRequest,
   res: ServerResponse,
   response: SluiceResponse,
+  streams: Closing,
 ): void {
   if (res.headersSent || res.destroyed) {
     void finishResponse({ app, request: req, response }, false);
+    return;
+  }
+  const head = req.method === "HEAD";
+  const status = response.status;
+  // The buffered answer of a plain route (JSON, text) takes the shortest way: its rendered bytes,
+  // no body object, no listener when nothing runs afterwards.
+  if (
+    response.encodeBody === undefined &&
+    response.body === BufferedResponse.prototype.body &&
+    !isContentless(status)
+  ) {
+    let data: string | Uint8Array;
+    try {
+      data = (response as BufferedResponse).render();
+    } catch (err) {
+      void finishResponse({ app, request: req, response }, false);
+      respond(app, req, res, app.errorResponse(err, req), streams);
+      return;
+    }
+    sendBytes(res, response, status, data, head);
+    if (response.hasFollowUps) afterwards(app, req, res, response);
     return;
   }
   let body: Body;
@@ -277,46 +385,61 @@ function respond(
     body = encodedBody(response);
   } catch (err) {
     void finishResponse({ app, request: req, response }, false);
-    respond(app, req, res, app.errorResponse(err, req));
+    respond(app, req, res, app.errorResponse(err, req), streams);
     return;
   }
-  const head = req.method === "HEAD";
-  const status = response.status;
   switch (body.kind) {
-    case "bytes": {
-      const data = body.data;
-      const headers = response.headers;
-      if (isContentless(status)) {
-        writeEmpty(res, status, headers);
-      } else {
-        headers["content-length"] = String(
-          typeof data === "string" ? Buffer.byteLength(data) : data.byteLength,
-        );
-        res.writeHead(status, headers);
-        if (head) res.end();
-        else res.end(data);
-      }
+    case "bytes":
+      if (isContentless(status)) writeEmpty(res, status, response.headers);
+      else sendBytes(res, response, status, body.data, head);
       break;
-    }
     case "empty":
       if (!isContentless(status)) response.headers["content-length"] = "0";
       writeEmpty(res, status, response.headers);
       break;
     case "web":
-      writeWebBody(app, req, res, response, body.response, head);
+      writeWebBody(app, req, res, response, body.response, head, streams);
       return;
     case "stream":
-      writeStreamBody(app, req, res, response, body, head);
+      writeStreamBody(app, req, res, response, body, head, streams);
+      return;
+    case "file":
+      writeFileBody(app, req, res, response, body, head);
       return;
     default:
       throw new TypeError(`unknown body kind ${(body as { kind: string }).kind}`);
   }
   // Most responses have nothing to run afterwards: no listener for them.
-  if (response.tasks.length > 0 || response.teardowns.length > 0) {
-    res.once("close", () => {
-      void finishResponse({ app, request: req, response }, res.writableFinished);
-    });
-  }
+  if (response.hasFollowUps) afterwards(app, req, res, response);
+}
+
+/** A body known in full: Content-Length and one write. */
+function sendBytes(
+  res: ServerResponse,
+  response: SluiceResponse,
+  status: number,
+  data: string | Uint8Array,
+  head: boolean,
+): void {
+  const headers = response.headers;
+  headers["content-length"] = String(
+    typeof data === "string" ? Buffer.byteLength(data) : data.byteLength,
+  );
+  res.writeHead(status, headers);
+  if (head) res.end();
+  else res.end(data);
+}
+
+/** Teardown hooks once the response is over; background tasks if it went out in full. */
+function afterwards(
+  app: AppPort,
+  req: NodeRequest,
+  res: ServerResponse,
+  response: SluiceResponse,
+): void {
+  res.once("close", () => {
+    void finishResponse({ app, request: req, response }, res.writableFinished);
+  });
 }
 
 function writeEmpty(res: ServerResponse, status: number, headers: SluiceResponse["headers"]): void {
