@@ -15,16 +15,10 @@ import { finishResponse } from "../../core/lifecycle.ts";
 import type { AppPort } from "../../core/port.ts";
 import { isContentless } from "../../http/status.ts";
 import { type Body, encodedBody, type SluiceResponse } from "../../responses/base.ts";
-import type { Chunk, Sink, StreamBody } from "../../responses/stream.ts";
-import {
-  type Closing,
-  type StreamTarget,
-  startStream,
-  streamHeaders,
-  webStreamBody,
-} from "../pump.ts";
+import type { Chunk, StreamBody } from "../../responses/stream.ts";
+import { type Closing, startStream, streamHeaders, webStreamBody } from "../pump.ts";
 import { H2Request } from "./request.ts";
-import { drained } from "./write.ts";
+import { drained, SocketStream } from "./write.ts";
 
 const { NGHTTP2_NO_ERROR, NGHTTP2_CANCEL } = constants;
 
@@ -417,16 +411,8 @@ export class H2Streams {
  * as the client's window lets its data out). Truncation is RST_STREAM INTERNAL_ERROR, sent once
  * what was written has left: a reset would overtake DATA frames still queued.
  */
-class H2Stream implements StreamTarget, Sink {
-  readonly app: AppPort;
-  readonly request: H2Request;
+class H2Stream extends SocketStream<H2Request> {
   readonly stream: ServerHttp2Stream;
-  readonly response: SluiceResponse;
-  readonly body: StreamBody<unknown>;
-  readonly head: boolean;
-  readonly signal: AbortSignal;
-  readonly closing: Closing;
-  readonly sink: Sink = this;
   /** Writes node:http2 has not sent yet. */
   unsent = 0;
   /** A truncation waits for them. */
@@ -444,14 +430,8 @@ class H2Stream implements StreamTarget, Sink {
     head: boolean,
     closing: Closing,
   ) {
-    this.app = app;
-    this.request = request;
+    super(app, request, response, body, head, closing);
     this.stream = stream;
-    this.response = response;
-    this.body = body;
-    this.head = head;
-    this.signal = request.signal;
-    this.closing = closing;
   }
 
   write(chunk: Chunk): boolean {
@@ -465,10 +445,6 @@ class H2Stream implements StreamTarget, Sink {
 
   ready(): boolean {
     return !this.stream.writableNeedDrain;
-  }
-
-  defer<A>(fn: (arg: A) => void, arg: A): void {
-    setImmediate(fn, arg);
   }
 
   sendHead(): void {
@@ -507,9 +483,5 @@ class H2Stream implements StreamTarget, Sink {
     problem.headers["content-length"] = String(Buffer.byteLength(text.data as string));
     stream.respond(h2Fields(problem.status, problem.headers), { endStream: this.head });
     if (!this.head) stream.end(text.data);
-  }
-
-  watch(watcher: { handleEvent(): void } | undefined): void {
-    this.request.watcher = watcher;
   }
 }

@@ -13,7 +13,7 @@ import {
   streamHeaders,
   webStreamBody,
 } from "../pump.ts";
-import type { NodeRequest } from "./request.ts";
+import type { NodeRequest, SocketRequest } from "./request.ts";
 import { resetSocket } from "./socket.ts";
 
 /**
@@ -47,19 +47,58 @@ export function writeStreamBody(
 }
 
 /**
- * A stream's target and sink on node:http: one object with its methods on the prototype, so an
- * idle stream holds no closures for them.
+ * What a stream's target and sink hold on the Node engine, HTTP/1.1 and HTTP/2 alike: one object
+ * per stream with its methods on the prototype, so an idle stream holds no closures for them. The
+ * protocol's own part (writing, the head, the ends) is the subclass's.
+ * @internal
  */
-class NodeStream implements StreamTarget, Sink {
+export abstract class SocketStream<Req extends SocketRequest> implements StreamTarget, Sink {
   readonly app: AppPort;
-  readonly request: NodeRequest;
-  readonly res: ServerResponse;
+  readonly request: Req;
   readonly response: SluiceResponse;
   readonly body: StreamBody<unknown>;
   readonly head: boolean;
   readonly signal: AbortSignal;
   readonly closing: Closing;
   readonly sink: Sink = this;
+
+  constructor(
+    app: AppPort,
+    request: Req,
+    response: SluiceResponse,
+    body: StreamBody<unknown>,
+    head: boolean,
+    closing: Closing,
+  ) {
+    this.app = app;
+    this.request = request;
+    this.response = response;
+    this.body = body;
+    this.head = head;
+    this.signal = request.signal;
+    this.closing = closing;
+  }
+
+  abstract write(chunk: Chunk): boolean;
+  abstract drained(): Promise<void>;
+  abstract ready(): boolean;
+  abstract sendHead(): void;
+  abstract finish(): void;
+  abstract truncate(): void;
+  abstract replace(error: unknown): void;
+
+  defer<A>(fn: (arg: A) => void, arg: A): void {
+    setImmediate(fn, arg);
+  }
+
+  watch(watcher: { handleEvent(): void } | undefined): void {
+    this.request.watcher = watcher;
+  }
+}
+
+/** A stream's target and sink on node:http. */
+class NodeStream extends SocketStream<NodeRequest> {
+  readonly res: ServerResponse;
 
   constructor(
     app: AppPort,
@@ -70,14 +109,8 @@ class NodeStream implements StreamTarget, Sink {
     head: boolean,
     closing: Closing,
   ) {
-    this.app = app;
-    this.request = request;
+    super(app, request, response, body, head, closing);
     this.res = res;
-    this.response = response;
-    this.body = body;
-    this.head = head;
-    this.signal = request.signal;
-    this.closing = closing;
   }
 
   write(chunk: Chunk): boolean {
@@ -90,10 +123,6 @@ class NodeStream implements StreamTarget, Sink {
 
   ready(): boolean {
     return !this.res.writableNeedDrain;
-  }
-
-  defer<A>(fn: (arg: A) => void, arg: A): void {
-    setImmediate(fn, arg);
   }
 
   sendHead(): void {
@@ -119,10 +148,6 @@ class NodeStream implements StreamTarget, Sink {
     problem.headers["content-length"] = String(Buffer.byteLength(text.data as string));
     this.res.writeHead(problem.status, problem.headers);
     this.res.end(this.head ? undefined : text.data);
-  }
-
-  watch(watcher: { handleEvent(): void } | undefined): void {
-    this.request.watcher = watcher;
   }
 }
 
