@@ -21,13 +21,19 @@ import {
   writeFileSync,
   writeSync,
 } from "node:fs";
-import { type AddressInfo, createServer } from "node:net";
 import os from "node:os";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import type { Context, Measure } from "./lib/measure.ts";
 import { type Results, renderQuick, renderTable, renderTargets } from "./lib/report.ts";
-import { CLIENT_CPU, killAll, PEERS, type RunningServer, startServer } from "./lib/server.ts";
+import {
+  CLIENT_CPU,
+  freePort,
+  killAll,
+  PEERS,
+  type RunningServer,
+  startServer,
+} from "./lib/server.ts";
 import { measureCeiling } from "./measures/ceiling.ts";
 import { check, reference } from "./measures/check.ts";
 import { fanout } from "./measures/fanout.ts";
@@ -128,14 +134,7 @@ const peers = peerNames ? PEERS.filter((p) => peerNames.includes(p.name)) : PEER
 const rounds = Number(opts.rounds ?? (opts.smoke || opts.quick ? 1 : 3));
 const ctx: Context = { bigFile: BIG, bigSize: BIG_SIZE, smoke: opts.smoke!, quick: opts.quick! };
 // A free port of our own: several sessions may run benches on one machine at once.
-const PORT = await new Promise<number>((resolve, reject) => {
-  const probe = createServer();
-  probe.once("error", reject);
-  probe.listen(0, "127.0.0.1", () => {
-    const { port } = probe.address() as AddressInfo;
-    probe.close(() => resolve(port));
-  });
-});
+const PORT = await freePort();
 const started = performance.now();
 const load0 = os.loadavg();
 

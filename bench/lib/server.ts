@@ -5,9 +5,26 @@
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
+import { type AddressInfo, createServer } from "node:net";
 import { fileURLToPath } from "node:url";
 
 export const HOST = "127.0.0.1";
+
+/**
+ * A port free on the loopback now, picked by the kernel: several sessions may bench on one machine
+ * at once, and a port next to a known one may be a client connection's (ephemeral ports share
+ * the range).
+ */
+export function freePort(): Promise<number> {
+  return new Promise<number>((resolve, reject) => {
+    const probe = createServer();
+    probe.once("error", reject);
+    probe.listen(0, HOST, () => {
+      const { port } = probe.address() as AddressInfo;
+      probe.close(() => resolve(port));
+    });
+  });
+}
 export const SERVER_CPU = "0";
 export const CLIENT_CPU = "1";
 

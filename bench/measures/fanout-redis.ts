@@ -10,15 +10,14 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fmt, type Measure } from "../lib/measure.ts";
-import { PEERS, SERVER_CPU, startServer, track } from "../lib/server.ts";
+import { freePort, PEERS, SERVER_CPU, startServer, track } from "../lib/server.ts";
 import { median } from "../lib/stats.ts";
 import { armed, close, percentile, publish, subscribe } from "./fanout.ts";
-
-const REDIS_PORT = 3390;
 
 /** A redis-server on the loopback with a temporary directory, pinned to the server CPU. */
 async function startRedis(): Promise<{ url: string; stop: () => void }> {
   execFileSync("redis-server", ["--version"], { stdio: "ignore" });
+  const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), "sluice-bench-redis-"));
   const child: ChildProcess = spawn(
     "taskset",
@@ -27,7 +26,7 @@ async function startRedis(): Promise<{ url: string; stop: () => void }> {
       SERVER_CPU,
       "redis-server",
       "--port",
-      String(REDIS_PORT),
+      String(port),
       "--bind",
       "127.0.0.1",
       "--dir",
@@ -54,7 +53,7 @@ async function startRedis(): Promise<{ url: string; stop: () => void }> {
   });
   child.stdout!.resume();
   return {
-    url: `redis://127.0.0.1:${REDIS_PORT}`,
+    url: `redis://127.0.0.1:${port}`,
     stop() {
       child.kill("SIGKILL");
       rmSync(dir, { recursive: true, force: true });
@@ -80,7 +79,7 @@ export const fanoutRedis: Measure = {
       await a.stop();
       const pa = await startServer(a.peer, a.port, ctx.bigFile, [], env);
       try {
-        b = await startServer(a.peer, a.port + 1, ctx.bigFile, [], env);
+        b = await startServer(a.peer, await freePort(), ctx.bigFile, [], env);
         ({ clients } = await subscribe(b.port, ctx.smoke ? 200 : 1000, 1));
         await new Promise((r) => setTimeout(r, 500));
         let sent = 0;
