@@ -16,10 +16,11 @@ import {
 } from "./channel.ts";
 import { MemoryBackend } from "./memory.ts";
 
-/** A request as far as a subscription looks at it: headers, query, signal, abort. */
+/** A request as far as a subscription looks at it: target, headers, query, signal, abort. */
 function fakeRequest(headers: Record<string, string> = {}, query = "") {
   const controller = new AbortController();
   return {
+    url: query === "" ? "/chat" : `/chat?${query}`,
     lastEventId: headers["last-event-id"],
     searchParams: new URLSearchParams(query),
     signal: controller.signal,

@@ -311,6 +311,8 @@ const SSE_OUTPUT: Output<Chunk> = {
   ping: PING_FRAME,
 };
 
+const ATTACHED: Promise<void> = Promise.resolve();
+
 /**
  * One subscriber: an async iterator that replays the history after its start and then goes on
  * live, with a bounded queue of live events. Plain iterator, not a generator, so that `return()`
@@ -318,12 +320,14 @@ const SSE_OUTPUT: Output<Chunk> = {
  */
 class Subscription<Out> implements AsyncIterableIterator<Out> {
   readonly sse: boolean;
-  readonly ready: Promise<void>;
+  /** Settles once attached; a shared settled promise afterwards, so an idle one holds none. */
+  ready: Promise<void>;
   readonly #channels: Channels;
   readonly #name: string;
   readonly #output: Output<Out>;
   readonly #limit: number;
-  readonly #onOverrun: (error: ChannelOverrunError) => void;
+  /** An HTTP subscriber's request, aborted when it falls too far behind. */
+  readonly #request: SluiceRequest<any> | undefined;
   /** Live events not yet taken, from `#head` on. */
   #queue: StoredEvent[] = [];
   #head = 0;
@@ -350,7 +354,7 @@ class Subscription<Out> implements AsyncIterableIterator<Out> {
       fromStart: boolean | undefined;
       limit: number | undefined;
       sse: boolean;
-      onOverrun: (error: ChannelOverrunError) => void;
+      request?: SluiceRequest<any>;
     },
   ) {
     this.#channels = channels;
@@ -358,7 +362,7 @@ class Subscription<Out> implements AsyncIterableIterator<Out> {
     this.#output = output;
     this.sse = options.sse;
     this.#limit = options.limit ?? Number.POSITIVE_INFINITY;
-    this.#onOverrun = options.onOverrun;
+    this.#request = options.request;
     this.#last = options.after;
     this.#replaying = options.after !== undefined || options.fromStart === true;
     this.ready = this.#start(this.#replaying);
@@ -380,6 +384,7 @@ class Subscription<Out> implements AsyncIterableIterator<Out> {
         if (id !== undefined && (this.#last === undefined || compareIds(id, this.#last) > 0))
           this.#last = id;
       }
+      this.ready = ATTACHED;
     } catch (error) {
       this.close();
       throw unavailable(error);
@@ -396,6 +401,14 @@ class Subscription<Out> implements AsyncIterableIterator<Out> {
   }
 
   next(): Promise<IteratorResult<Out>> {
+    if (this.#request !== undefined && this.#cleanup !== undefined) {
+      // Pulled by the writer: from now on it ends the subscription when the client leaves (it
+      // stops waiting and calls return()), so the abort listener that covered the time before
+      // goes, and an idle subscriber holds none.
+      const cleanup = this.#cleanup;
+      this.#cleanup = undefined;
+      cleanup();
+    }
     if (this.#error !== undefined) {
       const error = this.#error;
       this.#error = undefined;
@@ -456,7 +469,7 @@ class Subscription<Out> implements AsyncIterableIterator<Out> {
     const waiting = this.#waiting;
     this.#waiting = undefined;
     this.close();
-    this.#onOverrun(error);
+    this.#request?.abort(error);
     if (this.sse) waiting?.resolve({ done: true, value: undefined });
     else if (waiting !== undefined) waiting.reject(error);
     else this.#error = error;
@@ -471,7 +484,9 @@ class Subscription<Out> implements AsyncIterableIterator<Out> {
     const waiting = this.#waiting;
     this.#waiting = undefined;
     waiting?.resolve({ done: true, value: undefined });
-    this.#cleanup?.();
+    const cleanup = this.#cleanup;
+    this.#cleanup = undefined;
+    cleanup?.();
   }
 
   #emit(ev: StoredEvent): IteratorResult<Out> {
@@ -573,6 +588,8 @@ function passThrough(chunk: Chunk): Chunk {
 function resumeId(req: SluiceRequest<any>): string | undefined {
   const header = req.lastEventId;
   if (header !== undefined && header !== "") return header;
+  // The query is parsed only when there is one (most subscribers send none).
+  if (!req.url.includes("?")) return undefined;
   const query = req.searchParams.get("lastEventId");
   return query === null || query === "" ? undefined : query;
 }
@@ -650,7 +667,7 @@ export class Channel<T = unknown, In = T> {
       fromStart: options.fromStart,
       limit: options.limit,
       sse: true,
-      onOverrun: (error) => req.abort(error),
+      request: req,
     });
     // The client may leave while the stream waits on something that does not end with it.
     const signal = req.signal;
@@ -684,7 +701,6 @@ export class Channel<T = unknown, In = T> {
       fromStart: options.fromStart,
       limit: options.limit,
       sse: false,
-      onOverrun: () => {},
     });
     const signal = options.signal;
     if (signal !== undefined) {
