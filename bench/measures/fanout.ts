@@ -117,6 +117,7 @@ export const fanout: Measure = {
       format: (v) => (Number.isNaN(v) ? "–" : `${(v * 1e6).toFixed(2)} µs`),
     },
     { key: "perConn", label: "RSS/subscriber", better: "lower", format: fmt.kib },
+    { key: "perConnHeld", label: "RSS/subscriber after GC", better: "lower", format: fmt.kib },
     {
       key: "connectS",
       label: "subscribe 10k",
@@ -125,15 +126,18 @@ export const fanout: Measure = {
     },
   ],
   notes:
-    "`GET /channel/bench` on every server: Sluice's contract app (a `Channels` channel, in memory: history 1000, queue 1024, one keepalive timer per channel), raw node:http (a `Set` of open responses; a POST frames the event once and `write`s it to each; no history, queue or keepalive) and better-sse 0.16 (`createChannel`, `register(session)`, `broadcast`; its default keepalive of one timer per session). One event: from sending its POST until both client processes report that each of their subscribers has it; 100 events one at a time. Delivered events/s: 100 events posted back to back (each POST awaited), 10,000 × 100 deliveries over the time until every subscriber has all 100; server CPU time (user + system, /proc) over that flood divided by the deliveries. RSS per subscriber = (RSS with all subscribed − RSS before) / 10,000.",
+    "`GET /channel/bench` on every server: Sluice's contract app (a `Channels` channel, in memory: history 1000, queue 1024, one keepalive timer per channel), raw node:http (a `Set` of open responses; a POST frames the event once and `write`s it to each; no history, queue or keepalive) and better-sse 0.16 (`createChannel`, `register(session)`, `broadcast`; its default keepalive of one timer per session). One event: from sending its POST until both client processes report that each of their subscribers has it; 100 events one at a time. Delivered events/s: 100 events posted back to back (each POST awaited), 10,000 × 100 deliveries over the time until every subscriber has all 100; server CPU time (user + system, /proc) over that flood divided by the deliveries. RSS per subscriber = (RSS with all subscribed − RSS before) / 10,000, read as it is (garbage of subscribing included) and after full GCs in the server (what a subscriber holds; the “before” is read after GCs too).",
   async run(server: RunningServer, ctx) {
     const total = ctx.smoke ? 2000 : 10_000;
     const events = ctx.smoke ? 20 : 100;
+    await server.gc();
     const before = rss(server.pid);
     const { clients, connectS } = await subscribe(server.port, total, 2);
     try {
       await new Promise((r) => setTimeout(r, 1000));
       const rssAll = rss(server.pid);
+      await server.gc();
+      const rssHeld = rss(server.pid);
       let sent = 0;
       // Warm-up.
       for (let k = 0; k < 5; k++) {
@@ -163,6 +167,7 @@ export const fanout: Measure = {
         delivered: (total * events) / seconds,
         cpuPerEvent: cpu / (total * events),
         perConn: (rssAll - before) / total,
+        perConnHeld: (rssHeld - before) / total,
         connectS,
       };
     } finally {
