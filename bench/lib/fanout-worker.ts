@@ -4,6 +4,7 @@
  * socket has reached the count it was armed with.
  */
 import { connect, type Socket } from "node:net";
+import { openAll } from "./open-all.ts";
 
 type Msg =
   | { type: "connect"; port: number; count: number; path: string }
@@ -74,21 +75,7 @@ function open(port: number, path: string): Promise<Socket> {
 }
 
 async function connectAll(port: number, count: number, path: string): Promise<void> {
-  let next = 0;
-  let failed = 0;
-  let firstError = "";
-  const lane = async () => {
-    while (next < count) {
-      next++;
-      try {
-        sockets.push(await open(port, path));
-      } catch (err) {
-        failed++;
-        firstError ||= String(err);
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: CONCURRENCY }, lane));
+  const { failed, firstError } = await openAll(count, CONCURRENCY, () => open(port, path), sockets);
   send({ type: "connected", ok: sockets.length, failed, firstError });
 }
 
